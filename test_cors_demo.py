@@ -1,0 +1,1125 @@
+"""The behaviour cors_demo's users rely on, checked from the outside.
+
+Servers start in-process on free ports; requests go through urllib as a
+client library would, and through http.client or a raw socket where urllib
+cannot say what we need to send (folded headers, broken request lines,
+slow clients). Run: python -m unittest -v
+"""
+
+import http.client
+import io
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import cors_demo
+from cors_demo import Verdict, browser_verdict, cors_check, preflight_check
+
+HERE = Path(__file__).resolve().parent
+PAGE = "http://127.0.0.1:8001"          # an origin the test servers allow-list
+OTHER = "http://evil.example"           # one they do not
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+
+
+class Reply:
+    """What came back: status, headers, body (JSON decoded when it is JSON)."""
+
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.raw = status, headers, body
+
+    def json(self):
+        return json.loads(self.raw)
+
+
+def fetch(base, path, method="GET", headers=None, data=None):
+    request = urllib.request.Request(base + path, data=data, method=method,
+                                     headers=headers or {})
+    try:
+        with OPENER.open(request, timeout=5) as response:
+            return Reply(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return Reply(error.code, error.headers, error.read())
+
+
+def raw_exchange(port, data, timeout=5.0):
+    """Send bytes on a new connection; return everything until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        return read_all(sock)
+
+
+def read_all(sock):
+    chunks = []
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def split_responses(raw):
+    """Consecutive responses on one connection, framed by their Content-Length."""
+    responses = []
+    while raw:
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        responses.append(head + b"\r\n\r\n" + rest[:length])
+        raw = rest[length:]
+    return responses
+
+
+def status_of(raw):
+    return int(raw.split(b" ", 2)[1]) if raw.startswith(b"HTTP/1.1 ") else None
+
+
+def header_lines(raw):
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    return head.split("\r\n")[1:]
+
+
+class ServerTestCase(unittest.TestCase):
+    """Starts one demo per class, on free ports, quiet."""
+    demo_options = {}
+
+    @classmethod
+    def setUpClass(cls):
+        options = {"port": 0, "allow_origins": [PAGE, "http://localhost:8001"], "quiet": True}
+        options.update(cls.demo_options)
+        cls.demo = cors_demo.Demo(**options).start()
+        cls.api = cls.demo.api_url
+        cls.api_port = cls.demo.api.server_port
+        cls.playground = cls.demo.playground_url
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.demo.stop()
+
+    def get(self, path, origin=None, method="GET", headers=None, data=None):
+        headers = dict(headers or {})
+        if origin:
+            headers["Origin"] = origin
+        return fetch(self.api, path, method, headers, data)
+
+    def preflight(self, path, method, origin=PAGE, request_headers=None, extra=None):
+        headers = {"Access-Control-Request-Method": method, **(extra or {})}
+        if request_headers:
+            headers["Access-Control-Request-Headers"] = request_headers
+        return self.get(path, origin, "OPTIONS", headers)
+
+    def assertNoCors(self, reply):
+        cors = [name for name in reply.headers if name.lower().startswith("access-control-")]
+        self.assertEqual(cors, [])
+
+
+# ---------------------------------------------------------------- the routes
+
+class TestLessonRoutes(ServerTestCase):
+
+    def test_bare_route_sends_no_cors_headers(self):
+        for origin in (None, PAGE, OTHER):
+            with self.subTest(origin=origin):
+                reply = self.get("/", origin)
+                self.assertEqual(reply.status, 200)
+                self.assertNoCors(reply)
+                self.assertIsNone(reply.headers.get("Vary"))
+                self.assertEqual(reply.json(), json.loads((HERE / "message.json").read_text()))
+
+    def test_routes_answer_json_with_content_length(self):
+        for path in ("/", "/allow-cors", "/allow-origin", "/allow-credentials", "/data", "/cors"):
+            with self.subTest(path=path):
+                reply = self.get(path, PAGE)
+                self.assertEqual(reply.headers["Content-Type"], "application/json")
+                self.assertEqual(int(reply.headers["Content-Length"]), len(reply.raw))
+                reply.json()
+
+    def test_allow_cors_sends_star_to_everyone(self):
+        for origin in (None, PAGE, OTHER, "null"):
+            with self.subTest(origin=origin):
+                reply = self.get("/allow-cors", origin)
+                self.assertEqual(reply.headers["Access-Control-Allow-Origin"], "*")
+                self.assertIsNone(reply.headers.get("Access-Control-Allow-Credentials"))
+                self.assertIsNone(reply.headers.get("Vary"))
+
+    def test_allow_origin_echoes_only_allow_listed_origins(self):
+        reply = self.get("/allow-origin", PAGE)
+        self.assertEqual(reply.headers["Access-Control-Allow-Origin"], PAGE)
+        self.assertEqual(reply.headers["Vary"], "Origin")
+        self.assertIsNone(reply.headers.get("Access-Control-Allow-Credentials"))
+
+    def test_allow_origin_refuses_near_misses_and_null(self):
+        near_misses = [OTHER, "null", PAGE + "/", PAGE.upper(), "http://127.0.0.1:80011",
+                       "http://127.0.0.1:800", "https://127.0.0.1:8001",
+                       "http://127.0.0.1:8001.evil.example", "http://x.127.0.0.1:8001"]
+        for path in ("/allow-origin", "/allow-credentials", "/data"):
+            for origin in near_misses:
+                with self.subTest(path=path, origin=origin):
+                    reply = self.get(path, origin)
+                    self.assertEqual(reply.status, 200)
+                    self.assertNoCors(reply)
+                    self.assertEqual(reply.headers["Vary"], "Origin")
+
+    def test_allow_origin_without_origin_still_varies(self):
+        reply = self.get("/allow-origin")
+        self.assertNoCors(reply)
+        self.assertEqual(reply.headers["Vary"], "Origin")
+
+    def test_allow_credentials_sends_origin_and_true_never_star(self):
+        reply = self.get("/allow-credentials", PAGE)
+        self.assertEqual(reply.headers["Access-Control-Allow-Origin"], PAGE)
+        self.assertEqual(reply.headers["Access-Control-Allow-Credentials"], "true")
+        self.assertEqual(reply.headers["Vary"], "Origin")
+
+    def test_allow_credentials_sets_cookie_when_none_arrived(self):
+        reply = self.get("/allow-credentials", PAGE)
+        cookie = reply.headers["Set-Cookie"]
+        self.assertRegex(cookie, r"^cors_demo=[0-9a-f]{16}; HttpOnly; SameSite=Lax; Path=/$")
+        self.assertEqual(reply.json()["cookies"], [])
+
+    def test_allow_credentials_reports_cookies_and_sets_none_when_present(self):
+        reply = self.get("/allow-credentials", PAGE, headers={"Cookie": "cors_demo=abc; theme=dark"})
+        self.assertIsNone(reply.headers.get("Set-Cookie"))
+        self.assertEqual(reply.json()["cookies"], ["cors_demo", "theme"])
+        self.assertEqual(reply.json()["message"], self.demo.message["message"])
+
+    def test_head_has_get_headers_and_no_body(self):
+        for path in ("/", "/allow-cors", "/allow-origin", "/data", "/cors?allow-origin=*"):
+            with self.subTest(path=path):
+                got, head = self.get(path, PAGE), self.get(path, PAGE, "HEAD")
+                self.assertEqual(head.status, 200)
+                self.assertEqual(head.raw, b"")
+                self.assertEqual(head.headers["Content-Length"], str(len(got.raw)))
+                for name in ("Access-Control-Allow-Origin", "Vary", "Content-Type"):
+                    self.assertEqual(head.headers.get(name), got.headers.get(name))
+
+    def test_unknown_path_is_404_json(self):
+        for path in ("/nope", "/allow-cors/", "/ALLOW-CORS", "/allow%2Dcors"):
+            with self.subTest(path=path):
+                reply = self.get(path, PAGE)
+                self.assertEqual(reply.status, 404)
+                self.assertIn("/allow-cors", reply.json()["error"])
+                self.assertNoCors(reply)
+
+    def test_missing_method_is_405_with_allow(self):
+        cases = [("/", "POST", "GET, HEAD"), ("/allow-cors", "PUT", "GET, HEAD"),
+                 ("/allow-origin", "DELETE", "GET, HEAD"),
+                 ("/allow-credentials", "OPTIONS", "GET, HEAD"),
+                 ("/data", "PUT", "GET, HEAD, POST, DELETE, OPTIONS"),
+                 ("/data", "PATCH", "GET, HEAD, POST, DELETE, OPTIONS")]
+        for path, method, allow in cases:
+            with self.subTest(path=path, method=method):
+                reply = self.get(path, PAGE, method)
+                self.assertEqual(reply.status, 405)
+                self.assertEqual(reply.headers["Allow"], allow)
+                self.assertIn(method, reply.json()["error"])
+
+    def test_error_carries_the_routes_cors_headers(self):
+        reply = self.get("/allow-cors", PAGE, "PUT")
+        self.assertEqual(reply.headers["Access-Control-Allow-Origin"], "*")
+        reply = self.get("/allow-origin", PAGE, "PUT")
+        self.assertEqual(reply.headers["Access-Control-Allow-Origin"], PAGE)
+        reply = self.get("/allow-origin", OTHER, "PUT")
+        self.assertNoCors(reply)
+
+    def test_preflight_to_a_route_without_preflights_is_405(self):
+        reply = self.preflight("/allow-cors", "PUT")
+        self.assertEqual(reply.status, 405)
+        self.assertEqual(reply.headers["Allow"], "GET, HEAD")
+        self.assertIsNone(reply.headers.get("Access-Control-Allow-Methods"))
+
+    def test_server_wide_options_lists_methods(self):
+        with socket.create_connection(("127.0.0.1", self.api_port), timeout=5) as sock:
+            sock.sendall(b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            raw = read_all(sock)
+        self.assertEqual(status_of(raw), 204)
+        self.assertIn("Allow: GET, HEAD, POST, DELETE, OPTIONS", header_lines(raw))
+
+
+class TestMessageFile(unittest.TestCase):
+
+    def test_missing_message_file_answers_built_in_message_with_a_warning(self):
+        demo = cors_demo.Demo(port=0, message_path=HERE / "no-such-message.json")
+        try:
+            demo.start()
+            self.assertEqual(len(demo.warnings), 1)
+            self.assertIn("no-such-message.json", demo.warnings[0])
+            reply = fetch(demo.api_url, "/")
+            self.assertEqual(reply.json(), cors_demo.BUILT_IN_MESSAGE)
+        finally:
+            demo.stop()
+
+    def test_message_file_is_served_as_read(self):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "message.json"
+            path.write_text('{"message": "custom"}')
+            demo = cors_demo.Demo(port=0, message_path=path).start()
+            try:
+                self.assertEqual(demo.warnings, [])
+                self.assertEqual(fetch(demo.api_url, "/allow-cors").json(), {"message": "custom"})
+            finally:
+                demo.stop()
+
+
+# ---------------------------------------------------------------- /data
+
+class TestData(ServerTestCase):
+
+    def setUp(self):
+        self.get("/data", method="DELETE")
+
+    def post(self, body, origin=PAGE, content_type="application/json"):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return self.get("/data", origin, "POST", {"Content-Type": content_type}, data)
+
+    def test_post_adds_a_note_and_get_lists_it(self):
+        reply = self.post({"text": "hello"})
+        self.assertEqual(reply.status, 201)
+        self.assertEqual(reply.json()["note"]["text"], "hello")
+        notes = self.get("/data", PAGE).json()["notes"]
+        self.assertEqual([note["text"] for note in notes], ["hello"])
+
+    def test_delete_empties_the_list(self):
+        self.post({"text": "a"})
+        self.post({"text": "b"})
+        reply = self.get("/data", PAGE, "DELETE")
+        self.assertEqual(reply.status, 200)
+        self.assertEqual(reply.json(), {"deleted": 2})
+        self.assertEqual(self.get("/data").json(), {"notes": []})
+
+    def test_bad_bodies_are_400_and_store_nothing(self):
+        bodies = [b"", b"not json", b"\xff\xfe\x00", b"[1, 2]", b'"text"', b'{"txt": "x"}',
+                  b'{"text": 5}', b'{"text": "x", "more": 1}', b"[" * 5000]
+        for body in bodies:
+            with self.subTest(body=body[:20]):
+                reply = self.post(body)
+                self.assertEqual(reply.status, 400)
+                self.assertIn("text", reply.json()["error"])
+                self.assertEqual(reply.headers["Access-Control-Allow-Origin"], PAGE)
+        self.assertEqual(self.get("/data").json(), {"notes": []})
+
+    def test_body_over_16_kib_is_413_and_stores_nothing(self):
+        text = "x" * (16 * 1024)
+        reply = self.post({"text": text})
+        self.assertEqual(reply.status, 413)
+        self.assertIn("16384", reply.json()["error"])
+        self.assertEqual(self.get("/data").json(), {"notes": []})
+
+    def test_body_of_exactly_16_kib_is_accepted(self):
+        body = json.dumps({"text": ""}).encode()
+        body = body[:-2] + b"x" * (16 * 1024 - len(body)) + b'"}'
+        self.assertEqual(len(body), 16 * 1024)
+        self.assertEqual(self.post(body).status, 201)
+
+    def test_at_most_100_notes_oldest_goes(self):
+        for number in range(105):
+            self.post({"text": str(number)})
+        notes = self.get("/data").json()["notes"]
+        self.assertEqual(len(notes), 100)
+        self.assertEqual(notes[0]["text"], "5")
+        self.assertEqual(notes[-1]["text"], "104")
+
+    def test_concurrent_posts_lose_and_duplicate_nothing(self):
+        def post_many(worker):
+            connection = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=10)
+            for number in range(10):
+                body = json.dumps({"text": f"{worker}-{number}"})
+                connection.request("POST", "/data", body, {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                response.read()
+                self.assertEqual(response.status, 201)
+            connection.close()
+        threads = [threading.Thread(target=post_many, args=(worker,)) for worker in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        notes = self.get("/data").json()["notes"]
+        texts = sorted(note["text"] for note in notes)
+        self.assertEqual(texts, sorted(f"{w}-{n}" for w in range(8) for n in range(10)))
+        self.assertEqual(len({note["id"] for note in notes}), 80)
+
+    def test_actual_responses_expose_count_but_not_hidden(self):
+        self.post({"text": "one"})
+        for method in ("GET", "HEAD", "DELETE"):
+            with self.subTest(method=method):
+                reply = self.get("/data", PAGE, method)
+                self.assertEqual(reply.headers["Access-Control-Allow-Origin"], PAGE)
+                self.assertEqual(reply.headers["Access-Control-Expose-Headers"], "X-Demo-Count")
+                self.assertEqual(reply.headers["Vary"], "Origin")
+                self.assertIn("X-Demo-Count", reply.headers)
+                self.assertIn("X-Demo-Hidden", reply.headers)
+
+    def test_count_header_counts_notes(self):
+        self.assertEqual(self.post({"text": "a"}).headers["X-Demo-Count"], "1")
+        self.assertEqual(self.post({"text": "b"}).headers["X-Demo-Count"], "2")
+        self.assertEqual(self.get("/data", PAGE, "DELETE").headers["X-Demo-Count"], "0")
+
+    def test_actual_response_to_refused_origin_has_no_cors_headers(self):
+        reply = self.get("/data", OTHER)
+        self.assertNoCors(reply)
+        self.assertEqual(reply.headers["Vary"], "Origin")
+
+    def test_preflight_from_allowed_origin_is_204_with_every_allow_header(self):
+        reply = self.preflight("/data", "DELETE", request_headers="content-type,x-demo")
+        self.assertEqual(reply.status, 204)
+        self.assertEqual(reply.raw, b"")
+        self.assertIsNone(reply.headers.get("Content-Length"))
+        self.assertEqual(reply.headers["Access-Control-Allow-Origin"], PAGE)
+        self.assertEqual(reply.headers["Access-Control-Allow-Methods"],
+                         "GET, POST, DELETE, HEAD, OPTIONS")
+        self.assertEqual(reply.headers["Access-Control-Allow-Headers"], "Content-Type, X-Demo")
+        self.assertEqual(reply.headers["Access-Control-Max-Age"], "600")
+        self.assertEqual(reply.headers["Vary"], "Origin, Access-Control-Request-Method, "
+                                                "Access-Control-Request-Headers")
+        self.assertIsNone(reply.headers.get("Access-Control-Allow-Credentials"))
+        self.assertIsNone(reply.headers.get("Access-Control-Allow-Private-Network"))
+
+    def test_preflight_allows_only_the_requested_headers(self):
+        reply = self.preflight("/data", "POST", request_headers="content-type")
+        self.assertEqual(reply.headers["Access-Control-Allow-Headers"], "Content-Type")
+        reply = self.preflight("/data", "DELETE")
+        self.assertIsNone(reply.headers.get("Access-Control-Allow-Headers"))
+        self.assertEqual(reply.headers["Access-Control-Allow-Origin"], PAGE)
+
+    def test_refused_preflights_are_204_without_allow_headers(self):
+        cases = {"other origin": (OTHER, "DELETE", None),
+                 "null origin": ("null", "DELETE", None),
+                 "other method": (PAGE, "PUT", None),
+                 "lower-case method": (PAGE, "delete", None),
+                 "other header": (PAGE, "POST", "content-type,x-other"),
+                 "authorization": (PAGE, "GET", "authorization"),
+                 "malformed header list": (PAGE, "POST", "x-demo,bad name")}
+        for case, (origin, method, request_headers) in cases.items():
+            with self.subTest(case):
+                reply = self.preflight("/data", method, origin, request_headers)
+                self.assertEqual(reply.status, 204)
+                self.assertNoCors(reply)
+                self.assertEqual(reply.headers["Vary"], "Origin, Access-Control-Request-Method, "
+                                                        "Access-Control-Request-Headers")
+
+    def test_refused_preflight_means_the_actual_request_never_arrives(self):
+        newest = fetch(self.playground, "/log").json()["entries"][0]["id"]
+        self.preflight("/data", "PUT")
+        entries = fetch(self.playground, f"/log?since={newest}").json()["entries"]
+        self.assertEqual(len(entries), 1)
+        self.assertEqual(entries[0]["method"], "OPTIONS")
+        self.assertFalse(entries[0]["allowed"])
+        self.assertIn("no Access-Control-Allow-Origin", entries[0]["verdict"])
+
+    def test_private_network_preflight_is_answered_for_allowed_origins(self):
+        extra = {"Access-Control-Request-Private-Network": "true"}
+        reply = self.preflight("/data", "DELETE", extra=extra)
+        self.assertEqual(reply.headers["Access-Control-Allow-Private-Network"], "true")
+        reply = self.preflight("/data", "DELETE", OTHER, extra=extra)
+        self.assertNoCors(reply)
+
+    def test_options_without_preflight_headers_lists_methods(self):
+        reply = self.get("/data", PAGE, "OPTIONS")
+        self.assertEqual(reply.status, 204)
+        self.assertEqual(reply.headers["Allow"], "GET, HEAD, POST, DELETE, OPTIONS")
+        self.assertIsNone(reply.headers.get("Access-Control-Allow-Methods"))
+
+    def test_preflight_without_origin_is_not_answered_as_one(self):
+        reply = self.get("/data", None, "OPTIONS", {"Access-Control-Request-Method": "DELETE"})
+        self.assertIsNone(reply.headers.get("Access-Control-Allow-Methods"))
+
+    def test_max_age_follows_the_setting(self):
+        demo = cors_demo.Demo(port=0, allow_origins=[PAGE], max_age=0).start()
+        try:
+            reply = fetch(demo.api_url, "/data", "OPTIONS",
+                          {"Origin": PAGE, "Access-Control-Request-Method": "DELETE"})
+            self.assertEqual(reply.headers["Access-Control-Max-Age"], "0")
+        finally:
+            demo.stop()
+
+
+# ---------------------------------------------------------------- /cors
+
+class TestCorsQuery(ServerTestCase):
+
+    def test_no_parameters_no_cors_headers(self):
+        reply = self.get("/cors", PAGE)
+        self.assertEqual(reply.status, 200)
+        self.assertNoCors(reply)
+        self.assertEqual(reply.json(), self.demo.message)
+
+    def test_each_parameter_sets_its_header_on_the_right_response(self):
+        cases = [  # parameter, value, header, on preflight, on actual
+            ("allow-origin", "https://google.com", "Access-Control-Allow-Origin", True, True),
+            ("allow-credentials", "true", "Access-Control-Allow-Credentials", True, True),
+            ("allow-methods", "PUT, PATCH", "Access-Control-Allow-Methods", True, False),
+            ("allow-headers", "x-demo", "Access-Control-Allow-Headers", True, False),
+            ("max-age", "0", "Access-Control-Max-Age", True, False),
+            ("allow-private-network", "true", "Access-Control-Allow-Private-Network", True, False),
+            ("expose-headers", "x-demo-count", "Access-Control-Expose-Headers", False, True),
+        ]
+        for param, value, header, on_preflight, on_actual in cases:
+            query = urllib.parse.urlencode({param: value})
+            with self.subTest(param=param):
+                actual = self.get(f"/cors?{query}", PAGE, "PUT")
+                preflight = self.preflight(f"/cors?{query}", "PUT")
+                self.assertEqual(actual.headers.get(header), value if on_actual else None)
+                self.assertEqual(preflight.headers.get(header), value if on_preflight else None)
+
+    def test_example_from_the_spec(self):
+        query = ("allow-origin=*&allow-methods=PUT&allow-headers=x-demo"
+                 "&expose-headers=x-demo-count&max-age=0&allow-credentials=true")
+        reply = self.preflight("/cors?" + query, "PUT", request_headers="x-demo")
+        self.assertEqual(reply.status, 204)
+        self.assertEqual(reply.headers["Access-Control-Allow-Origin"], "*")
+        self.assertEqual(reply.headers["Access-Control-Allow-Methods"], "PUT")
+        self.assertEqual(reply.headers["Access-Control-Allow-Headers"], "x-demo")
+        self.assertEqual(reply.headers["Access-Control-Max-Age"], "0")
+        self.assertEqual(reply.headers["Access-Control-Allow-Credentials"], "true")
+        reply = self.get("/cors?" + query, PAGE, "PUT")
+        self.assertEqual(reply.headers["Access-Control-Expose-Headers"], "x-demo-count")
+        self.assertIn("X-Demo-Count", reply.headers)
+
+    def test_any_method_answers(self):
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "BREW"):
+            with self.subTest(method=method):
+                reply = self.get("/cors?allow-origin=*", PAGE, method, data=b"{}" if method == "POST" else None)
+                self.assertEqual(reply.status, 200)
+                self.assertEqual(reply.headers["Access-Control-Allow-Origin"], "*")
+
+    def test_allow_origin_origin_reflects_a_well_formed_origin(self):
+        for origin in ("http://evil.example", "null", "https://a.b.example:8443",
+                       "http://[::1]:8000"):
+            with self.subTest(origin=origin):
+                reply = self.get("/cors?allow-origin=origin", origin)
+                self.assertEqual(reply.headers["Access-Control-Allow-Origin"], origin)
+                self.assertEqual(reply.headers["Vary"], "Origin")
+
+    def test_allow_origin_origin_reflects_nothing_malformed(self):
+        for origin in ("http://a.example/path", "evil", "http://a b", "http://a.example:99999999",
+                       "javascript:alert(1)", "http://a.example/"):
+            with self.subTest(origin=origin):
+                reply = self.get("/cors?allow-origin=origin", origin)
+                self.assertIsNone(reply.headers.get("Access-Control-Allow-Origin"))
+                self.assertEqual(reply.headers["Vary"], "Origin")
+
+    def test_fixed_allow_origin_does_not_vary(self):
+        reply = self.get("/cors?allow-origin=*", PAGE)
+        self.assertIsNone(reply.headers.get("Vary"))
+
+    def test_status_and_preflight_status(self):
+        reply = self.get("/cors?allow-origin=*&status=404", PAGE)
+        self.assertEqual(reply.status, 404)
+        self.assertEqual(reply.headers["Access-Control-Allow-Origin"], "*")
+        reply = self.preflight("/cors?allow-origin=*&preflight-status=500", "PUT")
+        self.assertEqual(reply.status, 500)
+        self.assertEqual(reply.headers["Access-Control-Allow-Origin"], "*")
+        reply = self.preflight("/cors?allow-origin=*&preflight-status=200", "PUT")
+        self.assertEqual(reply.status, 200)
+        self.assertEqual(reply.headers["Content-Length"], "0")
+        reply = self.preflight("/cors?allow-origin=*", "PUT")
+        self.assertEqual(reply.status, 204)
+
+    def test_status_without_a_body(self):
+        for status in ("204", "304"):
+            with self.subTest(status=status):
+                reply = self.get(f"/cors?status={status}", PAGE)
+                self.assertEqual(reply.status, int(status))
+                self.assertEqual(reply.raw, b"")
+                self.assertIsNone(reply.headers.get("Content-Length"))
+
+    def test_bad_status_is_400(self):
+        for status in ("199", "600", "abc", "", "2OO", "١٢٣"):
+            with self.subTest(status=status):
+                reply = self.get("/cors?status=" + urllib.parse.quote(status), PAGE)
+                self.assertEqual(reply.status, 400)
+
+    def test_control_characters_and_long_values_are_400_and_not_echoed(self):
+        values = ["http://a%0d%0aSet-Cookie:%20x=1", "a%00b", "a%0ab", "a%09b", "a%7fb",
+                  "%C3%A9", "x" * 1025]
+        for param in ("allow-origin", "allow-methods", "allow-headers", "expose-headers",
+                      "max-age", "allow-credentials", "allow-private-network"):
+            for value in values:
+                with self.subTest(param=param, value=value[:30]):
+                    reply = self.get(f"/cors?{param}={value}", PAGE)
+                    self.assertEqual(reply.status, 400)
+                    self.assertIsNone(reply.headers.get("Set-Cookie"))
+                    self.assertNotIn(b"x=1", reply.raw)
+                    self.assertNotIn(b"xxxx", reply.raw)
+                    for name, header_value in reply.headers.items():
+                        self.assertNotIn("x=1", header_value)
+
+    def test_a_value_of_exactly_1_kib_is_sent(self):
+        value = "x" * 1024
+        reply = self.get(f"/cors?expose-headers={value}", PAGE)
+        self.assertEqual(reply.headers["Access-Control-Expose-Headers"], value)
+
+    def test_unknown_or_repeated_parameters_are_400(self):
+        for query in ("allow-orgin=*", "allow-origin=*&allow-origin=*", "x"):
+            with self.subTest(query=query):
+                reply = self.get("/cors?" + query, PAGE)
+                self.assertEqual(reply.status, 400)
+                self.assertIn("error", reply.json())
+
+    def test_bad_query_error_is_readable_by_allow_listed_pages_only(self):
+        reply = self.get("/cors?allow-orgin=*", PAGE)
+        self.assertEqual(reply.headers["Access-Control-Allow-Origin"], PAGE)
+        self.assertIn("'allow-orgin'", reply.json()["error"])
+        reply = self.get("/cors?allow-orgin=*", OTHER)
+        self.assertNoCors(reply)
+
+
+# ---------------------------------------------------------------- HTTP, strictly
+
+class TestHttp(ServerTestCase):
+
+    def exchange(self, data):
+        return raw_exchange(self.api_port, data)
+
+    def assertServing(self):
+        self.assertEqual(self.get("/allow-cors").status, 200)
+
+    def test_keep_alive_serves_several_requests_on_one_connection(self):
+        connection = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=5)
+        connection.request("GET", "/allow-cors")
+        first = connection.getresponse()
+        first.read()
+        sock = connection.sock
+        connection.request("GET", "/allow-origin", headers={"Origin": PAGE})
+        second = connection.getresponse()
+        second.read()
+        self.assertIs(connection.sock, sock)
+        self.assertEqual(second.getheader("Access-Control-Allow-Origin"), PAGE)
+        self.assertIsNone(second.getheader("Connection"))
+        connection.close()
+
+    def test_pipelined_requests_are_answered_in_order(self):
+        request = b"GET /allow-cors HTTP/1.1\r\nHost: x\r\n\r\n"
+        last = b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        raw = self.exchange(request * 3 + last)
+        self.assertEqual([status_of(r) for r in split_responses(raw)], [200, 200, 200, 404])
+
+    def test_post_body_is_read_so_the_next_request_is_parsed_right(self):
+        body = b'{"text": "GET /allow-cors HTTP/1.1"}'
+        raw = self.exchange(b"POST /data HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
+                            b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                            % (len(body), body))
+        self.assertEqual([status_of(r) for r in split_responses(raw)], [201, 404])
+
+    def test_http_1_0_closes_unless_asked_to_keep_alive(self):
+        raw = self.exchange(b"GET /allow-cors HTTP/1.0\r\n\r\n")
+        self.assertEqual(status_of(raw), 200)
+        self.assertIn("Connection: close", header_lines(raw))
+        connection = socket.create_connection(("127.0.0.1", self.api_port), timeout=5)
+        with connection:
+            connection.sendall(b"GET /allow-cors HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            first = connection.recv(65536)
+            self.assertIn("Connection: keep-alive", header_lines(first))
+            connection.sendall(b"GET /allow-cors HTTP/1.0\r\n\r\n")
+            self.assertEqual(status_of(read_all(connection)), 200)
+
+    def test_connection_close_is_honoured(self):
+        raw = self.exchange(b"GET /allow-cors HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertEqual(status_of(raw), 200)
+        self.assertIn("Connection: close", header_lines(raw))
+
+    def test_expect_100_continue_gets_an_interim_answer(self):
+        body = b'{"text": "after continue"}'
+        with socket.create_connection(("127.0.0.1", self.api_port), timeout=5) as sock:
+            sock.sendall(b"POST /data HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                         b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
+            self.assertEqual(sock.recv(25), b"HTTP/1.1 100 Continue\r\n\r\n")
+            sock.sendall(body)
+            self.assertEqual(status_of(read_all(sock)), 201)
+
+    def test_responses_carry_date_and_content_length(self):
+        raw = self.exchange(b"GET /allow-cors HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        lines = header_lines(raw)
+        self.assertTrue(any(line.startswith("Date: ") for line in lines))
+        body = raw.split(b"\r\n\r\n", 1)[1]
+        self.assertIn(f"Content-Length: {len(body)}", lines)
+
+    def test_bad_requests_get_a_status_line_and_a_closed_connection(self):
+        cases = {  # what is wrong: (bytes sent, status expected)
+            "HTTP/0.9 request": (b"GET /\r\n\r\n", 400),
+            "no version": (b"GET /allow-cors\r\nHost: x\r\n\r\n", 400),
+            "garbage": (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400),
+            "extra space": (b"GET  /allow-cors HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            "lower-case version": (b"GET / http/1.1\r\nHost: x\r\n\r\n", 400),
+            "HTTP/2 version": (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+            "bad method": (b"G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            "relative target": (b"GET allow-cors HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            "NUL in target": (b"GET /a\x00b HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            "non-ASCII target": (b"GET /\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            "request line too long": (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n", 414),
+            "header line too long": (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000
+                                     + b"\r\n\r\n", 431),
+            "too many headers": (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-A: 1\r\n" * 101
+                                 + b"\r\n", 431),
+            "no colon": (b"GET / HTTP/1.1\r\nHost: x\r\nOrigin http://a\r\n\r\n", 400),
+            "space before colon": (b"GET / HTTP/1.1\r\nHost: x\r\nOrigin : http://a\r\n\r\n", 400),
+            "empty header name": (b"GET / HTTP/1.1\r\nHost: x\r\n: v\r\n\r\n", 400),
+            "folded Origin": (b"GET /cors?allow-origin=origin HTTP/1.1\r\nHost: x\r\n"
+                              b"Origin: http://a.example\r\n Set-Cookie: x=1\r\n\r\n", 400),
+            "folded with a tab": (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\tmore\r\n\r\n", 400),
+            "duplicate Origin": (b"GET /allow-origin HTTP/1.1\r\nHost: x\r\nOrigin: " + PAGE.encode()
+                                 + b"\r\nOrigin: http://evil.example\r\n\r\n", 400),
+            "bare CR in Origin": (b"GET /cors?allow-origin=origin HTTP/1.1\r\nHost: x\r\n"
+                                  b"Origin: http://a\rSet-Cookie: x=1\r\n\r\n", 400),
+            "NUL in a header": (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400),
+            "escape in a header": (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: \x1b[31m\r\n\r\n", 400),
+            "no Host": (b"GET /allow-cors HTTP/1.1\r\n\r\n", 400),
+            "two Hosts": (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+            "bad Content-Length": (b"POST /data HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\n"
+                                   b"hello", 400),
+            "two Content-Lengths": (b"POST /data HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                                    b"Content-Length: 2\r\n\r\n{}", 400),
+            "chunked body": (b"POST /data HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             b"5\r\nhello\r\n0\r\n\r\n", 411),
+            "chunked and length": (b"POST /data HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+                                   b"\r\nContent-Length: 5\r\n\r\nhello", 400),
+            "huge Content-Length": (b"POST /data HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                                    b"99999999999999999999\r\n\r\n", 413),
+            "unknown expectation": (b"POST /data HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n"
+                                    b"Content-Length: 2\r\n\r\n{}", 417),
+        }
+        for case, (data, status) in cases.items():
+            with self.subTest(case):
+                raw = self.exchange(data + b"GET /allow-cors HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.assertEqual(status_of(raw), status, raw[:200])
+                self.assertEqual(len(split_responses(raw)), 1, "leftover bytes were read as a request")
+                self.assertIn("Connection: close", header_lines(raw))
+                self.assertIn("Content-Type: application/json", header_lines(raw))
+                self.assertNotIn("Set-Cookie: x=1", header_lines(raw))
+                self.assertTrue(json.loads(raw.split(b"\r\n\r\n", 1)[1])["error"])
+        self.assertServing()
+
+    def test_blank_lines_before_a_request_are_tolerated(self):
+        raw = self.exchange(b"\r\nGET /allow-cors HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertEqual(status_of(raw), 200)
+
+    def test_bare_lf_line_ends_are_accepted(self):
+        raw = self.exchange(b"GET /allow-cors HTTP/1.1\nHost: x\nConnection: close\n\n")
+        self.assertEqual(status_of(raw), 200)
+
+    def test_absolute_form_target_is_understood(self):
+        raw = self.exchange(b"GET http://127.0.0.1/allow-cors HTTP/1.1\r\nHost: x\r\n"
+                            b"Connection: close\r\n\r\n")
+        self.assertEqual(status_of(raw), 200)
+        self.assertIn("Access-Control-Allow-Origin: *", header_lines(raw))
+
+    def test_body_over_limit_is_answered_not_reset(self):
+        body = b"x" * (200 * 1024)
+        with socket.create_connection(("127.0.0.1", self.api_port), timeout=5) as sock:
+            sock.sendall(b"POST /data HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+                         % len(body))
+            try:
+                sock.sendall(body)
+            except OSError:
+                pass        # the server may stop reading: what matters is what it said
+            raw = read_all(sock)
+        self.assertEqual(status_of(raw), 413)
+
+    def test_client_that_leaves_mid_request_does_not_disturb_others(self):
+        for data in (b"GET /allow-cors HT", b"POST /data HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Length: 100\r\n\r\n{\"te"):
+            with socket.create_connection(("127.0.0.1", self.api_port), timeout=5) as sock:
+                sock.sendall(data)
+        self.assertServing()
+
+    def test_reset_connections_do_not_disturb_others(self):
+        for _ in range(5):
+            sock = socket.create_connection(("127.0.0.1", self.api_port), timeout=5)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.sendall(b"GET /allow-cors HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.close()     # with SO_LINGER 0: a reset, while the answer is on its way
+        self.assertServing()
+
+
+class TestTimeouts(ServerTestCase):
+    demo_options = {"timeout": 0.3}
+
+    def test_idle_connection_is_closed_after_the_timeout(self):
+        with socket.create_connection(("127.0.0.1", self.api_port), timeout=5) as sock:
+            started = time.monotonic()
+            self.assertEqual(sock.recv(1024), b"")
+            self.assertLess(time.monotonic() - started, 4)
+
+    def test_idle_keep_alive_connection_is_closed_after_the_timeout(self):
+        with socket.create_connection(("127.0.0.1", self.api_port), timeout=5) as sock:
+            sock.sendall(b"GET /allow-cors HTTP/1.1\r\nHost: x\r\n\r\n")
+            raw = read_all(sock)
+        self.assertEqual(status_of(raw), 200)
+
+    def test_slow_trickle_gets_408_and_a_closed_connection(self):
+        request = b"GET /allow-cors HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: 1\r\n" * 100
+        with socket.create_connection(("127.0.0.1", self.api_port), timeout=5) as sock:
+            started = time.monotonic()
+            for byte in request:      # a byte every 50 ms, until the server answers
+                sock.sendall(bytes([byte]))
+                if select.select([sock], [], [], 0.05)[0]:
+                    break
+            raw = read_all(sock)
+        self.assertEqual(status_of(raw), 408)
+        self.assertLess(time.monotonic() - started, 3)
+
+    def test_body_that_never_arrives_gets_408(self):
+        with socket.create_connection(("127.0.0.1", self.api_port), timeout=5) as sock:
+            sock.sendall(b"POST /data HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{}")
+            raw = read_all(sock)
+        self.assertEqual(status_of(raw), 408)
+
+    def test_others_are_served_while_a_client_idles(self):
+        with socket.create_connection(("127.0.0.1", self.api_port), timeout=5):
+            self.assertEqual(fetch(self.api, "/allow-cors").status, 200)
+
+
+# ---------------------------------------------------------------- log and verdict
+
+class TestLog(ServerTestCase):
+
+    def entries(self, since=0):
+        return fetch(self.playground, f"/log?since={since}").json()["entries"]
+
+    def test_log_records_request_response_and_verdict_newest_first(self):
+        newest = self.entries()[0]["id"] if self.entries() else 0
+        self.get("/allow-origin", PAGE)
+        self.get("/allow-origin", OTHER, headers={"Cookie": "a=1"})
+        first, second = self.entries(newest)[::-1]
+        self.assertEqual((first["method"], first["path"], first["origin"], first["status"]),
+                         ("GET", "/allow-origin", PAGE, 200))
+        self.assertTrue(first["allowed"])
+        self.assertTrue(first["verdict"].startswith("a browser lets the page read this"))
+        self.assertEqual(first["response_headers"],
+                         {"Access-Control-Allow-Origin": PAGE, "Vary": "Origin"})
+        self.assertFalse(first["cookie"])
+        self.assertTrue(second["cookie"])
+        self.assertFalse(second["allowed"])
+        self.assertEqual(second["verdict"], "blocked: the response has no "
+                                            "Access-Control-Allow-Origin header")
+        self.assertGreater(second["id"], first["id"])
+        self.assertRegex(first["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+    def test_log_records_preflights_with_what_they_asked(self):
+        newest = self.entries()[0]["id"] if self.entries() else 0
+        self.preflight("/data", "DELETE", request_headers="x-demo")
+        entry = self.entries(newest)[0]
+        self.assertTrue(entry["preflight"])
+        self.assertEqual(entry["request_headers"], {"Access-Control-Request-Method": "DELETE",
+                                                    "Access-Control-Request-Headers": "x-demo"})
+        self.assertTrue(entry["allowed"])
+        self.assertTrue(entry["verdict"].startswith("preflight passed"))
+
+    def test_log_keeps_only_the_newest_entries(self):
+        for _ in range(cors_demo.LOG_SIZE + 5):
+            self.get("/allow-cors")
+        entries = self.entries()
+        self.assertEqual(len(entries), cors_demo.LOG_SIZE)
+        self.assertEqual([e["id"] for e in entries], sorted((e["id"] for e in entries), reverse=True))
+
+    def test_log_values_are_data_not_markup(self):
+        origin = "http://x<img src=x onerror=alert(1)>"
+        self.get("/allow-origin", origin)
+        raw = fetch(self.playground, "/log").raw
+        entry = json.loads(raw)["entries"][0]
+        self.assertEqual(entry["origin"], origin)
+        self.assertEqual(fetch(self.playground, "/log").headers["Content-Type"], "application/json")
+
+    def test_bad_since_is_400(self):
+        self.assertEqual(fetch(self.playground, "/log?since=x").status, 400)
+
+    def test_terminal_prints_one_line_per_request_with_the_verdict(self):
+        out = io.StringIO()
+        demo = cors_demo.Demo(port=0, allow_origins=[PAGE], quiet=False, out=out).start()
+        try:
+            fetch(demo.api_url, "/allow-origin", headers={"Origin": OTHER})
+            fetch(demo.api_url, "/cors?allow-origin=*", headers={"Origin": "http://a\x85b"})
+        finally:
+            demo.stop()
+        lines = out.getvalue().splitlines()
+        self.assertEqual(len(lines), 2)
+        self.assertRegex(lines[0], r"^\d\d:\d\d:\d\d 200 GET /allow-origin from http://evil.example"
+                                   r": blocked: the response has no Access-Control-Allow-Origin")
+        self.assertIn(r"http://a\x85b", lines[1])
+
+    def test_quiet_prints_nothing(self):
+        out = io.StringIO()
+        demo = cors_demo.Demo(port=0, quiet=True, out=out).start()
+        try:
+            fetch(demo.api_url, "/allow-cors")
+        finally:
+            demo.stop()
+        self.assertEqual(out.getvalue(), "")
+        self.assertEqual(len(demo.log), 1)
+
+
+ALLOWED = "a browser lets the page read this"
+
+
+class TestVerdict(unittest.TestCase):
+    """The Fetch standard's checks, one row per reason, no sockets."""
+
+    def test_actual_responses(self):
+        page = PAGE
+        cases = [  # credentials, response headers, allowed, words in the verdict
+            (False, {}, False, "no Access-Control-Allow-Origin"),
+            (False, {"Access-Control-Allow-Origin": "*"}, True, ALLOWED),
+            (True, {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true"},
+             False, "* does not cover a request with credentials"),
+            (False, {"Access-Control-Allow-Origin": page}, True, ALLOWED),
+            (False, {"Access-Control-Allow-Origin": "http://x"}, False,
+             f"Access-Control-Allow-Origin: http://x but the page is {page}"),
+            (False, {"Access-Control-Allow-Origin": page + "/"}, False, "no trailing slash"),
+            (False, {"Access-Control-Allow-Origin": page.upper()}, False, "case included"),
+            (False, {"Access-Control-Allow-Origin": "null"}, False, "but the page is"),
+            (True, {"Access-Control-Allow-Origin": page}, False,
+             "no Access-Control-Allow-Credentials"),
+            (True, {"Access-Control-Allow-Origin": page, "Access-Control-Allow-Credentials": "TRUE"},
+             False, "only the exact value true"),
+            (True, {"Access-Control-Allow-Origin": page, "Access-Control-Allow-Credentials": "true"},
+             True, ALLOWED),
+        ]
+        for credentials, headers, allowed, words in cases:
+            with self.subTest(credentials=credentials, headers=headers):
+                verdict = browser_verdict(page, 200, list(headers.items()), credentials)
+                self.assertEqual(verdict.allowed, allowed)
+                self.assertIn(words, verdict.text)
+                self.assertEqual(verdict.text.startswith("blocked: "), not allowed)
+
+    def test_two_allow_origin_values_fail(self):
+        headers = [("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Origin", PAGE)]
+        verdict = browser_verdict(PAGE, 200, headers, False)
+        self.assertFalse(verdict.allowed)
+        self.assertIn("several", verdict.text)
+
+    def test_error_statuses_are_readable_when_cors_passes(self):
+        verdict = browser_verdict(PAGE, 500, [("Access-Control-Allow-Origin", "*")], False)
+        self.assertTrue(verdict.allowed)
+
+    def test_unknown_credentials_mentions_what_credentials_would_change(self):
+        verdict = browser_verdict(PAGE, 200, [("Access-Control-Allow-Origin", "*")])
+        self.assertTrue(verdict.allowed)
+        self.assertIn("with credentials would be blocked", verdict.text)
+        verdict = browser_verdict(PAGE, 200, [("Access-Control-Allow-Origin", PAGE),
+                                              ("Access-Control-Allow-Credentials", "true")])
+        self.assertEqual(verdict, Verdict(True, ALLOWED))
+
+    def test_not_cors_requests(self):
+        self.assertIsNone(browser_verdict(None, 200, []).allowed)
+        self.assertIn("no Origin", browser_verdict(None, 200, []).text)
+        self.assertIn("opaque", browser_verdict(PAGE, 200, [], mode="no-cors").text)
+        self.assertIsNone(browser_verdict(PAGE, 200, [], mode="navigate").allowed)
+        self.assertIn("same-origin", browser_verdict(PAGE, 200, [], site="same-origin").text)
+
+    def test_preflights(self):
+        ok = [("Access-Control-Allow-Origin", PAGE)]
+        cases = [  # method, names, credentials, status, extra headers, allowed, words
+            ("PUT", [], False, 204, [("Access-Control-Allow-Methods", "PUT")], True,
+             "preflight passed: a browser now sends the PUT request"),
+            ("PUT", [], False, 404, [("Access-Control-Allow-Methods", "PUT")], False,
+             "status 404; a preflight needs an ok status"),
+            ("PUT", [], False, 302, [("Access-Control-Allow-Methods", "PUT")], False, "status 302"),
+            ("PUT", [], False, 204, [("Access-Control-Allow-Methods", "GET, POST")], False,
+             "PUT is not in the preflight's Access-Control-Allow-Methods (GET, POST)"),
+            ("PUT", [], False, 204, [("Access-Control-Allow-Methods", "put")], False, "not in"),
+            ("PUT", [], False, 204, [], False, "Access-Control-Allow-Methods (none)"),
+            ("POST", ["x-demo"], False, 204, [], False, "header x-demo is not in"),
+            ("POST", [], False, 204, [], True, "preflight passed"),
+            ("PUT", [], False, 204, [("Access-Control-Allow-Methods", "*")], True, "passed"),
+            ("PUT", [], True, 204, [("Access-Control-Allow-Methods", "*"),
+                                    ("Access-Control-Allow-Credentials", "true")], False,
+             "* in Access-Control-Allow-Methods does not cover a request with credentials"),
+            ("GET", ["x-demo"], False, 204, [("Access-Control-Allow-Headers", "X-DEMO")], True,
+             "passed"),
+            ("GET", ["x-demo"], False, 204, [("Access-Control-Allow-Headers", "*")], True, "passed"),
+            ("GET", ["x-demo"], True, 204, [("Access-Control-Allow-Headers", "*"),
+                                            ("Access-Control-Allow-Credentials", "true")], False,
+             "* in Access-Control-Allow-Headers does not cover a request with credentials"),
+            ("GET", ["authorization"], False, 204, [("Access-Control-Allow-Headers", "*")], False,
+             "does not cover Authorization"),
+            ("GET", ["authorization"], False, 204,
+             [("Access-Control-Allow-Headers", "authorization")], True, "passed"),
+            ("GET", ["x-a", "x-b"], False, 204, [("Access-Control-Allow-Headers", "x-a")], False,
+             "header x-b is not in the preflight's Access-Control-Allow-Headers (x-a)"),
+            ("PUT", [], False, 204, [("Access-Control-Allow-Methods", "PUT, bad method")], False,
+             "not a list of methods"),
+            ("GET", ["x-a"], False, 204, [("Access-Control-Allow-Headers", "x-a, (bad)")], False,
+             "not a list of header names"),
+            ("PUT", [], True, 204, [("Access-Control-Allow-Methods", "PUT")], False,
+             "no Access-Control-Allow-Credentials"),
+        ]
+        for method, names, credentials, status, extra, allowed, words in cases:
+            with self.subTest(method=method, names=names, credentials=credentials, extra=extra):
+                verdict = browser_verdict(PAGE, status, ok + extra, credentials, (method, names))
+                self.assertEqual(verdict.allowed, allowed, verdict.text)
+                self.assertIn(words, verdict.text)
+
+    def test_preflight_without_allow_origin(self):
+        verdict = browser_verdict(PAGE, 204, [], False, ("PUT", []))
+        self.assertEqual(verdict, Verdict(False, "blocked: the preflight response has no "
+                                                 "Access-Control-Allow-Origin header"))
+
+    def test_check_functions_return_none_when_they_pass(self):
+        self.assertIsNone(cors_check(PAGE, False, [("access-control-allow-origin", "*")]))
+        self.assertIsNone(preflight_check(PAGE, "DELETE", ["x-demo"], False, 200,
+                                          [("Access-Control-Allow-Origin", PAGE),
+                                           ("Access-Control-Allow-Methods", "DELETE"),
+                                           ("Access-Control-Allow-Headers", "X-Demo")]))
+
+
+class TestPolicy(unittest.TestCase):
+    """What the API sends, as pure functions: no sockets."""
+
+    allowed = frozenset({PAGE})
+
+    def test_allow_listed_matches_exactly(self):
+        self.assertEqual(cors_demo.allow_listed(PAGE, self.allowed),
+                         {"Access-Control-Allow-Origin": PAGE, "Vary": "Origin"})
+        for origin in (None, "null", PAGE + "/", PAGE.upper(), PAGE[:-1]):
+            with self.subTest(origin=origin):
+                self.assertEqual(cors_demo.allow_listed(origin, self.allowed), {"Vary": "Origin"})
+
+    def test_allow_listed_returns_a_fresh_dict(self):
+        first = cors_demo.allow_listed(PAGE, self.allowed)
+        first["X"] = "y"
+        self.assertNotIn("X", cors_demo.allow_listed(PAGE, self.allowed))
+
+    def test_data_preflight_answers_all_or_nothing(self):
+        headers = cors_demo.data_preflight_headers(PAGE, "POST", "content-type", self.allowed, 5)
+        self.assertEqual(headers["Access-Control-Allow-Headers"], "Content-Type")
+        self.assertEqual(headers["Access-Control-Max-Age"], "5")
+        refused = cors_demo.data_preflight_headers(PAGE, "POST", "content-type, x-nope",
+                                                   self.allowed, 5)
+        self.assertEqual(refused, {"Vary": cors_demo.PREFLIGHT_VARY})
+
+    def test_is_origin(self):
+        for text in ("http://a", "https://a.b:1", "null", "http://[::1]:80", "chrome-extension://abc"):
+            self.assertTrue(cors_demo.is_origin(text), text)
+        for text in ("", "a", "http://", "http://a/", "http://a:123456", "http://a b", "*", "NULL"):
+            self.assertFalse(cors_demo.is_origin(text), text)
+
+    def test_render_refuses_a_header_with_a_line_break(self):
+        with self.assertRaises(ValueError):
+            cors_demo.render(200, {"X": "a\r\nSet-Cookie: x=1"}, b"")
+        with self.assertRaises(ValueError):
+            cors_demo.render(200, {"X": "a\nb"}, b"")
+
+    def test_render_sends_no_content_length_with_204(self):
+        raw = cors_demo.render(204, {"Vary": "Origin"}, b"")
+        self.assertNotIn(b"Content-Length", raw)
+        self.assertTrue(raw.endswith(b"Vary: Origin\r\n\r\n"))
+
+
+# ---------------------------------------------------------------- the command line
+
+def run_cli(*args, env=None, timeout=10):
+    return subprocess.run([sys.executable, str(HERE / "cors_demo.py"), *args],
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+class TestCommandLine(unittest.TestCase):
+
+    def start(self, *args, env=None):
+        process = subprocess.Popen([sys.executable, "-u", str(HERE / "cors_demo.py"), *args],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env={**os.environ, **(env or {})})
+        self.addCleanup(self.stop, process)
+        lines = [process.stdout.readline() for _ in range(4)]
+        return process, lines
+
+    @staticmethod
+    def stop(process):
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+    def test_version(self):
+        result = run_cli("--version")
+        self.assertEqual(result.returncode, 0)
+        self.assertEqual(result.stdout.strip(), f"cors_demo {cors_demo.__version__}")
+
+    def test_help_is_the_usage_text(self):
+        result = run_cli("--help")
+        self.assertEqual(result.returncode, 0)
+        self.assertEqual(result.stdout.strip(), cors_demo.__doc__.strip())
+        for flag in ("--host", "--port", "--playground-port", "--allow-origin", "--max-age",
+                     "--quiet", "--version"):
+            self.assertIn(flag, result.stdout)
+
+    def test_bad_flags_are_refused_with_a_reason(self):
+        cases = [(["--port", "70000"], "not a port"), (["--max-age", "-1"], "seconds"),
+                 (["--allow-origin", "http://a.example/"], "no path or trailing slash"),
+                 (["--allow-origin", "HTTP://A.example"], "'http://a.example'"),
+                 (["--allow-origin", "http://a.example:80"], "'http://a.example'"),
+                 (["--allow-origin", "*"], "not an origin")]
+        for args, words in cases:
+            with self.subTest(args=args):
+                result = run_cli(*args)
+                self.assertEqual(result.returncode, 2)
+                self.assertIn(words, result.stderr)
+                self.assertNotIn("Traceback", result.stderr)
+
+    def test_starts_prints_both_urls_and_stops_cleanly_on_ctrl_c(self):
+        process, lines = self.start("--port", "0", "--quiet")
+        self.assertIn("API         http://127.0.0.1:", lines[1])
+        self.assertIn("playground  http://127.0.0.1:", lines[2])
+        api = lines[1].split()[1]
+        self.assertEqual(fetch(api, "/allow-cors").status, 200)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=10)
+        self.assertEqual(process.returncode, 0)
+        self.assertNotIn("Traceback", err)
+        self.assertIn("stopped", out)
+
+    def test_port_from_the_environment_and_playground_on_the_next_port(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        process, lines = self.start("--quiet", env={"PORT": str(port)})
+        if not lines[1]:
+            self.skipTest("the free ports were taken in between: " + process.stderr.read())
+        self.assertIn(f"http://127.0.0.1:{port}", lines[1])
+        self.assertIn(f"http://127.0.0.1:{port + 1}", lines[2])
+        self.assertIn(f"http://127.0.0.1:{port + 1} http://localhost:{port + 1}", lines[3])
+        process.terminate()
+        process.communicate(timeout=10)
+        self.assertEqual(process.returncode, 0)
+
+    def test_port_in_use_is_one_line_and_status_1(self):
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            result = run_cli("--port", str(port))
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(len(result.stderr.strip().splitlines()), 1)
+        self.assertIn(f"port {port} is in use", result.stderr)
+
+    def test_allow_origin_flag_replaces_the_default(self):
+        process, lines = self.start("--port", "0", "--quiet", "--allow-origin", "https://a.example",
+                                    "--allow-origin", "null")
+        self.assertIn("allow-list  https://a.example null", lines[3])
+        api = lines[1].split()[1]
+        self.assertEqual(fetch(api, "/allow-origin", headers={"Origin": "null"})
+                         .headers["Access-Control-Allow-Origin"], "null")
+        self.assertIsNone(fetch(api, "/allow-origin", headers={"Origin": PAGE})
+                          .headers.get("Access-Control-Allow-Origin"))
+
+
+if __name__ == "__main__":
+    unittest.main()
