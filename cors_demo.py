@@ -274,7 +274,7 @@ def cors_check(origin, credentials, headers, what="the response"):
     if allow_credentials == "true":
         return None
     if allow_credentials is None:
-        return f"the request has credentials, but {what} has no Access-Control-Allow-Credentials"
+        return f"{what} has no Access-Control-Allow-Credentials: true, which credentials need"
     return (f"{what} has Access-Control-Allow-Credentials: {allow_credentials}, "
             "and only the exact value true allows credentials")
 
@@ -338,8 +338,8 @@ def browser_verdict(origin, status, headers, credentials=None, preflight=None,
     change it. mode and site are the request's Sec-Fetch-Mode and -Site.
     """
     if origin is None:
-        return Verdict(None, "no Origin header: not a cross-origin request from a browser "
-                             "(curl, or a same-origin GET), so CORS does not apply")
+        return Verdict(None, "no Origin: not a cross-origin request from a page, "
+                             "so CORS does not apply")
     if mode is not None and mode != "cors":
         return Verdict(None, f"Sec-Fetch-Mode: {mode}: not a CORS request, so the browser "
                              "does not check CORS headers"
@@ -363,7 +363,7 @@ def browser_verdict(origin, status, headers, credentials=None, preflight=None,
     if credentials is None:
         reason = check(True)
         if reason:
-            return Verdict(True, f"{passed} (a fetch with credentials would be blocked: {reason})")
+            return Verdict(True, f"{passed}, but not with credentials: {reason}")
     return Verdict(True, passed)
 
 
@@ -456,8 +456,12 @@ def split_target(method, target):
     if target == "*" and method == "OPTIONS":
         return "*", ""
     if target[:8].lower().startswith(("http://", "https://")):   # absolute form, as proxies send
-        parts = urlsplit(target)
-        return parts.path or "/", parts.query
+        try:
+            parts = urlsplit(target)
+        except ValueError:        # an unclosed [IPv6] host, say
+            parts = None
+        if parts and parts.netloc:
+            return parts.path or "/", parts.query
     raise HTTPError(HTTPStatus.BAD_REQUEST, "the request target must be a path such as "
                     "/allow-cors", close=True)
 
@@ -633,12 +637,16 @@ def entry_json(entry):
     }
 
 
+def clock(when=None):
+    return time.strftime("%H:%M:%S", time.localtime(when))
+
+
 def terminal_line(entry):
     """One log entry as the terminal shows it: time, status, request, verdict."""
     number, when, method, target, request_headers, status, _ = entry
     origin = request_headers.get("origin")
     asked = request_headers.get("access-control-request-method")
-    line = f"{time.strftime('%H:%M:%S', time.localtime(when))} {status} {method} {target}"
+    line = f"{clock(when)} {status} {method} {target}"
     if origin is not None:
         line += f" from {origin}"
     if method == "OPTIONS" and asked is not None:
@@ -854,6 +862,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             response = error_response(error.status, str(error))
             self.wfile.write(render(response.status, response.headers, response.body,
                                     connection="close"))
+            if self.records and not self.server.demo.quiet:
+                self.server.demo.say(f"{clock()} {response.status} unreadable request from "
+                                     f"{self.client_address[0]}: {error}")
             self.linger()
             return
         if request is None:
@@ -1062,9 +1073,14 @@ class Server(http.server.ThreadingHTTPServer):
         self.server_name, self.server_port = self.server_address[:2]
 
     def handle_error(self, request, client_address):
-        # A client that goes away mid-request is an ordinary event, not a crash.
-        if not isinstance(sys.exc_info()[1], OSError):
+        # A client that goes away mid-request is an ordinary event, not a crash:
+        # one quiet line, no traceback.
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
             super().handle_error(request, client_address)
+        elif not self.demo.quiet:
+            self.demo.say(f"{clock()} connection from {client_address[0]} dropped "
+                          f"({type(error).__name__})")
 
     def server_close(self):
         super().server_close()
@@ -1123,8 +1139,15 @@ class Demo:
     def record(self, request, response):
         entry = self.log.record(request, response)
         if not self.quiet:
-            self.out.write(terminal_line(entry) + "\n")
+            self.say(terminal_line(entry))
+
+    def say(self, line):
+        """One line in the terminal; if the terminal is gone (| head), go on serving."""
+        try:
+            self.out.write(line + "\n")
             self.out.flush()
+        except (OSError, ValueError):
+            self.quiet = True
 
     def start(self):
         for server in (self.api, self.playground):

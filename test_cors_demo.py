@@ -663,6 +663,7 @@ class TestHttp(ServerTestCase):
             "HTTP/2 version": (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
             "bad method": (b"G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
             "relative target": (b"GET allow-cors HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            "unclosed IPv6 target": (b"GET http://[::1/ HTTP/1.1\r\nHost: x\r\n\r\n", 400),
             "NUL in target": (b"GET /a\x00b HTTP/1.1\r\nHost: x\r\n\r\n", 400),
             "non-ASCII target": (b"GET /\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
             "request line too long": (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n", 414),
@@ -856,6 +857,26 @@ class TestLog(ServerTestCase):
                                    r": blocked: the response has no Access-Control-Allow-Origin")
         self.assertIn(r"http://a\x85b", lines[1])
 
+    def test_terminal_names_unreadable_requests_without_a_traceback(self):
+        out = io.StringIO()
+        demo = cors_demo.Demo(port=0, quiet=False, out=out).start()
+        try:
+            raw_exchange(demo.api.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n")
+        finally:
+            demo.stop()
+        self.assertRegex(out.getvalue(), r"^\d\d:\d\d:\d\d 400 unreadable request from 127.0.0.1: "
+                                         r"a header line starts with whitespace")
+
+    def test_a_closed_terminal_does_not_stop_the_server(self):
+        out = io.StringIO()
+        demo = cors_demo.Demo(port=0, quiet=False, out=out).start()
+        try:
+            out.close()       # as when the output was piped to `head`, which has exited
+            self.assertEqual(fetch(demo.api_url, "/allow-cors").status, 200)
+            self.assertEqual(fetch(demo.api_url, "/allow-cors").status, 200)
+        finally:
+            demo.stop()
+
     def test_quiet_prints_nothing(self):
         out = io.StringIO()
         demo = cors_demo.Demo(port=0, quiet=True, out=out).start()
@@ -913,7 +934,7 @@ class TestVerdict(unittest.TestCase):
     def test_unknown_credentials_mentions_what_credentials_would_change(self):
         verdict = browser_verdict(PAGE, 200, [("Access-Control-Allow-Origin", "*")])
         self.assertTrue(verdict.allowed)
-        self.assertIn("with credentials would be blocked", verdict.text)
+        self.assertIn("but not with credentials: the response has Access-Control-Allow-Origin: *", verdict.text)
         verdict = browser_verdict(PAGE, 200, [("Access-Control-Allow-Origin", PAGE),
                                               ("Access-Control-Allow-Credentials", "true")])
         self.assertEqual(verdict, Verdict(True, ALLOWED))
