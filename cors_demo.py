@@ -11,7 +11,10 @@ and /log: every API request as the server saw it, preflights included, with a
 verdict on what a browser does with the response and why.
 
   API         http://127.0.0.1:8000
-  playground  http://127.0.0.1:8001   (open it in a browser; the log is /log)
+  playground  http://127.0.0.1:8001   open it in a browser: every experiment of the
+                                      lesson, run by the browser; the log is at /log.
+                                      ?api=URL if the API has another public URL;
+                                      ?autorun=1 runs them all and reports here.
 
 API routes:
   /                   GET HEAD      no CORS headers: a browser blocks the read
@@ -45,11 +48,14 @@ what production code should do quietly.
 """
 
 import argparse
+import base64
 import collections
 import email.utils
 import errno
 import functools
+import hashlib
 import http.server
+import io
 import itertools
 import json
 import os
@@ -236,6 +242,7 @@ def cors_query_headers(params, origin, preflight):
 class Verdict(NamedTuple):
     allowed: Optional[bool]   # None: not a CORS request, so no CORS check applies
     text: str                 # "a browser lets the page read this", or "blocked: why"
+    with_credentials: Optional[str] = None   # the verdict with credentials, when unknown and different
 
 
 def get_header(headers, name):
@@ -334,8 +341,8 @@ def browser_verdict(origin, status, headers, credentials=None, preflight=None,
 
     preflight is None for an actual request, else (method, header names) that
     the preflight asked for. credentials is True or False, or None when unknown:
-    then the verdict is for a fetch without credentials, and says if they would
-    change it. mode and site are the request's Sec-Fetch-Mode and -Site.
+    then the verdict is for a fetch without credentials, and with_credentials
+    says what credentials would change. mode and site: Sec-Fetch-Mode and -Site.
     """
     if origin is None:
         return Verdict(None, "no Origin: not a cross-origin request from a page, "
@@ -363,7 +370,7 @@ def browser_verdict(origin, status, headers, credentials=None, preflight=None,
     if credentials is None:
         reason = check(True)
         if reason:
-            return Verdict(True, f"{passed}, but not with credentials: {reason}")
+            return Verdict(True, passed, "blocked: " + reason)
     return Verdict(True, passed)
 
 
@@ -585,6 +592,10 @@ class RequestLog:
         self._entries.append(entry)
         return entry
 
+    def latest(self):
+        entries = self._entries
+        return entries[-1][0] if entries else 0
+
     def newest_first(self, after=0):
         return [entry for entry in reversed(self._entries) if entry[0] > after]
 
@@ -634,6 +645,7 @@ def entry_json(entry):
                              if name.startswith("Access-Control-") or name == "Vary"},
         "allowed": verdict.allowed,
         "verdict": verdict.text,
+        "with_credentials": verdict.with_credentials,
     }
 
 
@@ -877,6 +889,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             response = error_response(HTTPStatus.INTERNAL_SERVER_ERROR,
                                       "the server failed; its terminal says why")
             request.keep_alive = False
+        if self.records:     # before the answer leaves: a page that reads /log next finds it
+            demo.record(request, response)
         connection = None
         if not request.keep_alive:
             connection = "close"
@@ -885,8 +899,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(render(response.status, response.headers, response.body,
                                 request.method == "HEAD", connection))
         self.close_connection = not request.keep_alive
-        if self.records:
-            demo.record(request, response)
 
     # -- reading, strictly: anything doubtful is a 4xx and the connection closes
 
@@ -1121,6 +1133,8 @@ class Demo:
         self.out = out or sys.stdout
         self.notes = Notes()
         self.log = RequestLog()
+        self.results = None                        # what ?autorun=1 posted last
+        self.results_posted = threading.Event()
         if playground_port is None:
             playground_port = port + 1 if port else 0
         self.api = listen(host, port, ApiHandler, self)
@@ -1134,6 +1148,7 @@ class Demo:
         self.origin_order = list(allow_origins or default_origins(host, self.playground.server_port))
         self.api_url = f"http://{url_host(host)}:{self.api.server_port}"
         self.playground_url = f"http://{url_host(host)}:{self.playground.server_port}"
+        self.page = render_page(self.api.server_port)
         self._threads = []
 
     def record(self, request, response):
@@ -1141,13 +1156,22 @@ class Demo:
         if not self.quiet:
             self.say(terminal_line(entry))
 
-    def say(self, line):
+    def report(self, results):
+        """Outcomes posted by the page's autorun: keep them, and one line in the terminal."""
+        self.results = results
+        self.say(summary_line(results), always=True)
+        self.results_posted.set()
+
+    def say(self, line, always=False):
         """One line in the terminal; if the terminal is gone (| head), go on serving."""
+        if self.quiet and not always:
+            return
         try:
             self.out.write(line + "\n")
             self.out.flush()
         except (OSError, ValueError):
             self.quiet = True
+            self.out = io.StringIO()
 
     def start(self):
         for server in (self.api, self.playground):
@@ -1173,38 +1197,896 @@ class Demo:
 
 # ---------------------------------------------------------------- playground page
 
-PLACEHOLDER_PAGE = """<!doctype html>
-<html lang="en"><meta charset="utf-8"><title>cors_demo playground</title>
-<h1>cors_demo playground</h1>
-<p>The experiments page is on its way. Meanwhile, the log of API requests is at
-<a href="/log">/log</a>.</p>
+# One page, no external assets: it works offline and the file is the whole demo.
+# Its script and style are inline; the Content-Security-Policy names their
+# hashes, so nothing else on the page could ever run, whatever the log holds.
+
+PAGE_STYLE = r"""
+:root {
+  --bg: #f5f6f8; --card: #fff; --text: #1c2230; --muted: #5a6372; --line: #d7dbe2;
+  --accent: #2450c0; --accent-text: #fff; --code: #eef1f5;
+  --ok: #0a6e30; --ok-bg: #e4f3e8; --bad: #a8231b; --bad-bg: #fbe8e6;
+  --warn: #6d4300; --warn-bg: #fff1cc;
+  color-scheme: light dark;
+}
+@media (prefers-color-scheme: dark) {
+  :root {
+    --bg: #0f1216; --card: #181d24; --text: #e4e8ee; --muted: #9aa4b3; --line: #2c333e;
+    --accent: #7aa2ff; --accent-text: #0f1216; --code: #10151b;
+    --ok: #6fd694; --ok-bg: #132a1c; --bad: #ff9189; --bad-bg: #341614;
+    --warn: #ffd27a; --warn-bg: #33280c;
+  }
+}
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--text);
+  font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", sans-serif; }
+.wrap { max-width: 1120px; margin: 0 auto; padding: 0 16px; }
+h1 { font-size: 1.75rem; margin: 28px 0 4px; }
+h1 small { font-weight: 400; color: var(--muted); font-size: 1rem; }
+h2 { font-size: 1.3rem; margin: 36px 0 8px; }
+h3 { font-size: 1.1rem; margin: 0; }
+h4 { font-size: .8rem; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); margin: 14px 0 4px; }
+p { margin: 6px 0; }
+a { color: var(--accent); }
+code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; font-size: .88em; }
+pre { background: var(--code); border-radius: 6px; padding: 10px 12px; margin: 8px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.lead { max-width: 70ch; }
+.panel, .experiment { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 16px; margin: 14px 0; }
+.setup { display: grid; gap: 10px; }
+.setup > *, .cols > *, .builder > * { min-width: 0; }
+.notice, .legend { overflow-wrap: anywhere; }
+.setup form { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+input, select { font: inherit; padding: 5px 8px; border: 1px solid var(--line); border-radius: 6px; background: var(--bg); color: var(--text); min-width: 0; }
+input[type=text], input[type=url] { flex: 1 1 12em; width: 100%; }
+button { font: inherit; font-weight: 600; padding: 6px 16px; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: var(--accent-text); cursor: pointer; }
+button.secondary { background: transparent; color: var(--accent); }
+button:disabled { opacity: .55; cursor: progress; }
+.actions { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; }
+.legend { color: var(--muted); font-size: .9rem; }
+.chip { display: inline-block; font-size: .8rem; font-weight: 650; padding: 1px 9px; border-radius: 999px; border: 1px solid currentColor; }
+.ok { color: var(--ok); } .bad { color: var(--bad); } .warn { color: var(--warn); } .na { color: var(--muted); }
+.chip.ok { background: var(--ok-bg); } .chip.bad { background: var(--bad-bg); } .chip.warn { background: var(--warn-bg); }
+.notice { border-radius: 8px; padding: 10px 12px; border: 1px solid currentColor; }
+.notice.warn { background: var(--warn-bg); } .notice.ok { background: var(--ok-bg); }
+.experiment header { display: flex; flex-wrap: wrap; gap: 6px 10px; align-items: center; margin-bottom: 8px; }
+.experiment header h3 { flex: 1 1 16em; }
+.experiment.unexpected { border-color: var(--warn); box-shadow: 0 0 0 2px var(--warn-bg); }
+.cols { display: grid; grid-template-columns: minmax(0, 1fr); gap: 4px 24px; }
+@media (min-width: 880px) { .cols { grid-template-columns: minmax(0, 1fr) minmax(0, 1.1fr); } }
+.result[hidden] { display: none; }
+.problems { margin: 8px 0; padding: 8px 12px 8px 28px; background: var(--warn-bg); color: var(--warn); border-radius: 6px; }
+ul.entries { list-style: none; padding: 0; margin: 0; }
+ul.entries li { padding: 4px 0; border-top: 1px solid var(--line); overflow-wrap: anywhere; }
+ul.entries li:first-child { border-top: 0; }
+.verdict { display: block; font-size: .9rem; }
+.body { display: block; color: var(--muted); overflow-wrap: anywhere; }
+/* The picture: three lanes, an arrow for each message that really crossed. */
+.diagram { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); row-gap: 4px; margin-top: 10px; padding: 4px 0 8px;
+  background:
+    linear-gradient(var(--line), var(--line)) 16.6% 0 / 2px 100% no-repeat,
+    linear-gradient(var(--line), var(--line)) 50% 0 / 2px 100% no-repeat,
+    linear-gradient(var(--line), var(--line)) 83.4% 0 / 2px 100% no-repeat; }
+.lane { text-align: center; font-weight: 650; font-size: .82rem; }
+.lane span { background: var(--card); padding: 0 6px; }
+.msg { text-align: center; font-size: .8rem; line-height: 1.35; padding-top: 4px; }
+.msg .label { background: var(--card); padding: 0 4px; overflow-wrap: anywhere; }
+.msg .sub { display: block; color: var(--muted); font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .72rem; overflow-wrap: anywhere; }
+.msg .sub span { background: var(--card); }
+.msg .line { height: 2px; background: currentColor; margin: 3px 25% 0; position: relative; }
+.msg .line::after { content: ""; position: absolute; top: -5px; border: 6px solid transparent; }
+.msg.right .line::after { right: -3px; border-left: 9px solid currentColor; border-right: 0; }
+.msg.left .line::after { left: -3px; border-right: 9px solid currentColor; border-left: 0; }
+.msg.request { color: var(--accent); } .msg.response { color: var(--muted); }
+.msg.request .label, .msg.response .label { color: var(--text); }
+.mark { grid-column: 1 / -1; justify-self: center; text-align: center; font-size: .82rem; font-weight: 600; border-radius: 6px; padding: 3px 10px; max-width: 96%; border: 1px solid currentColor; }
+.mark.bad { background: var(--bad-bg); } .mark.ok { background: var(--ok-bg); } .mark.na { background: var(--card); font-weight: 400; }
+.builder { display: grid; grid-template-columns: minmax(0, 1fr); gap: 16px; }
+@media (min-width: 880px) { .builder { grid-template-columns: 1fr 1fr; } }
+fieldset { border: 1px solid var(--line); border-radius: 8px; margin: 0; padding: 8px 12px 12px; display: grid; gap: 8px; }
+legend { font-weight: 650; padding: 0 4px; }
+fieldset label { display: grid; grid-template-columns: minmax(7.5em, auto) minmax(0, 1fr); gap: 8px; align-items: center; }
+fieldset label.check { display: flex; }
+.log-rows { display: grid; gap: 0; }
+.log-row { display: grid; grid-template-columns: 5.5em minmax(0, 1.2fr) minmax(0, 1fr) 3.6em minmax(0, 2.2fr); gap: 8px; padding: 6px 0; border-top: 1px solid var(--line); font-size: .88rem; overflow-wrap: anywhere; }
+.log-row.head { font-weight: 650; color: var(--muted); border-top: 0; }
+@media (max-width: 700px) {
+  .log-row { grid-template-columns: 4.5em minmax(0, 1fr) 3.6em; }
+  .log-row .origin, .log-row .verdict-cell { grid-column: 2 / -1; }
+  .log-row.head .origin, .log-row.head .verdict-cell { display: none; }
+}
+footer { color: var(--muted); font-size: .85rem; padding: 24px 16px 40px; }
+@media (max-width: 480px) { .panel, .experiment { padding: 12px; } h1 { font-size: 1.45rem; } }
+"""
+
+PAGE_SCRIPT = r"""
+"use strict";
+// The cors_demo playground: each experiment of the lesson, run by this very
+// browser, next to what the server saw. Every value that comes from the server
+// or the log goes into the page as text (textContent), never as HTML.
+
+const params = new URLSearchParams(location.search);
+const PAGE = location.origin;
+const API_PORT = document.documentElement.dataset.apiPort;
+let API = apiFrom(params.get("api")) || `${location.protocol}//${location.hostname}:${API_PORT}`;
+let settings = {max_age: 600, allow_origins: []};
+const SIMPLE_METHODS = ["GET", "HEAD", "POST"];
+
+// Cookies belong to a host, not a port: this one rides along on every fetch
+// to the API that uses credentials: 'include', and only on those, so the
+// server can tell which requests had credentials.
+document.cookie = "cors_demo_page=1; SameSite=Lax; Path=/";
+
+function apiFrom(text) {
+  if (!text) return null;
+  try { return new URL(text).href.replace(/\/+$/, ""); } catch { return null; }
+}
+
+// -- building the page --------------------------------------------------------
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (name === "class") node.className = value;
+    else if (value === true) node.setAttribute(name, "");
+    else if (value != null && value !== false) node.setAttribute(name, value);
+  }
+  for (const child of children.flat()) {
+    if (child != null && child !== false) node.append(child);   // a string becomes a text node
+  }
+  return node;
+}
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const icon = allowed => allowed === true ? "\u2713" : allowed === false ? "\u2717" : "\u2013";
+const tone = allowed => allowed === true ? "ok" : allowed === false ? "bad" : "na";
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+function quote(text) {
+  return "'" + String(text).replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'";
+}
+
+function literal(value) {          // a JS literal for the code shown: {method: 'PUT'}
+  if (typeof value === "string") return quote(value);
+  const items = Object.entries(value).map(([key, item]) =>
+    `${/^[A-Za-z_]\w*$/.test(key) ? key : quote(key)}: ${literal(item)}`);
+  return `{${items.join(", ")}}`;
+}
+
+function fetchCode(call, name) {
+  const init = call.init && Object.keys(call.init).length ? `, ${literal(call.init)}` : "";
+  const lines = [`const ${name} = await fetch(${quote(call.url)}${init});`];
+  for (const header of call.read || []) lines.push(`${name}.headers.get(${quote(header)});`);
+  lines.push(`await ${name}.text();`);
+  return lines.join("\n");
+}
+
+// -- the server's log ----------------------------------------------------------
+
+async function readLog(since) {
+  const response = await fetch(`/log?since=${since}`, {cache: "no-store"});
+  if (!response.ok) throw new Error(`/log answered ${response.status}`);
+  return response.json();
+}
+
+// -- one fetch, and what the server saw of it -----------------------------------
+
+async function perform(call) {
+  const before = (await readLog(1e15)).latest;
+  const outcome = {readable: false, headers: {}};
+  try {
+    const response = await fetch(call.url, call.init);
+    outcome.readable = true;
+    outcome.status = response.status;
+    for (const header of call.read || []) outcome.headers[header] = response.headers.get(header);
+    outcome.body = await response.text();
+  } catch (error) {
+    outcome.error = `${error.name}: ${error.message}`;
+  }
+  const log = await readLog(before);
+  outcome.entries = log.entries.filter(entry => entry.origin === PAGE).reverse();
+  return outcome;
+}
+
+function preflightReason(init) {
+  const method = ((init && init.method) || "GET").toUpperCase();
+  if (!SIMPLE_METHODS.includes(method)) return `${method} is not GET, HEAD or POST`;
+  for (const [name, value] of Object.entries((init && init.headers) || {})) {
+    const lower = name.toLowerCase();
+    if (lower === "content-type") {
+      const type = String(value).split(";")[0].trim().toLowerCase();
+      if (!["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"].includes(type))
+        return `Content-Type ${value} is not one of the three form types`;
+    } else if (!["accept", "accept-language", "content-language"].includes(lower)) {
+      return `${name} is not a CORS-safelisted request header`;
+    }
+  }
+  return null;
+}
+
+function judge(call, outcome) {
+  const problems = [];
+  if (outcome.readable !== call.readable) {
+    problems.push(call.readable
+      ? `the page could not read the response (${outcome.error})`
+      : `the page read the response (status ${outcome.status}), where it should have been blocked`);
+  }
+  const seen = outcome.entries.map(entry => entry.method);
+  if (seen.join(" ") !== call.arrives.join(" ")) {
+    const said = list => list.length ? list.join(" then ") : "nothing";
+    problems.push(`the server saw ${said(seen)}, where the lesson expects ${said(call.arrives)}`);
+  }
+  if (call.check && outcome.readable) {
+    const problem = call.check(outcome);
+    if (problem) problems.push(problem);
+  }
+  return problems;
+}
+
+// -- the experiments -------------------------------------------------------------
+
+function cookiesIn(outcome) {
+  try { return JSON.parse(outcome.body).cookies || []; } catch { return []; }
+}
+
+const EXPERIMENTS = [
+  {
+    id: "bare", title: "No CORS headers", expect: false,
+    tries: "GET / from this page. The API answers 200 with JSON, and no CORS header at all.",
+    why: "The request reaches the server and it answers, but without Access-Control-Allow-Origin " +
+         "the browser keeps the response from the page: fetch rejects with a TypeError. " +
+         "CORS guards reading, not sending.",
+    calls: () => [{path: "/", readable: false, arrives: ["GET"]}],
+  },
+  {
+    id: "allow-cors", title: "Access-Control-Allow-Origin: *", expect: true,
+    tries: "GET /allow-cors. The response says Access-Control-Allow-Origin: *.",
+    why: "* lets a page on any origin read a response to a request sent without credentials.",
+    calls: () => [{path: "/allow-cors", readable: true, arrives: ["GET"]}],
+  },
+  {
+    id: "allow-origin", title: "One origin, and it is this page's", expect: true,
+    tries: "GET /allow-origin. The API echoes the Origin header when it is on its allow-list.",
+    why: "The browser compares Access-Control-Allow-Origin with this page's origin, byte for " +
+         "byte; they match, so the page reads the answer. The API also says Vary: Origin, " +
+         "because its answer depends on who asks.",
+    calls: () => [{path: "/allow-origin", readable: true, arrives: ["GET"]}],
+  },
+  {
+    id: "other-origin", title: "One origin, and it is someone else's", expect: false,
+    tries: "GET /cors?allow-origin=https://google.com: the response allows only https://google.com.",
+    why: "Access-Control-Allow-Origin names another origin, so the browser blocks the read, " +
+         "though the server answered 200.",
+    calls: () => [{path: "/cors?allow-origin=https://google.com", readable: false, arrives: ["GET"]}],
+  },
+  {
+    id: "credentials-star", title: "Credentials with *", expect: false,
+    tries: "GET /allow-cors with credentials: 'include', so cookies go along.",
+    why: "* never covers a request with credentials: the server must name the origin and add " +
+         "Access-Control-Allow-Credentials: true. The browser blocks the read.",
+    calls: () => [{path: "/allow-cors", init: {credentials: "include"}, readable: false, arrives: ["GET"]}],
+  },
+  {
+    id: "credentials", title: "Credentials done right", expect: true,
+    tries: "GET /allow-credentials twice, with credentials: 'include'. The answer sets a cookie " +
+           "(cors_demo) if none came; the second request carries it.",
+    why: "The response names this origin and says Access-Control-Allow-Credentials: true, so the " +
+         "page reads it and the browser keeps the cookie. The second body lists cors_demo " +
+         "among the cookies that arrived.",
+    calls: () => [
+      {path: "/allow-credentials", init: {credentials: "include"}, readable: true, arrives: ["GET"]},
+      {path: "/allow-credentials", init: {credentials: "include"}, readable: true, arrives: ["GET"],
+       check: outcome => cookiesIn(outcome).includes("cors_demo")
+         ? null : "the cors_demo cookie did not come back on the second request"},
+    ],
+  },
+  {
+    id: "delete", title: "DELETE: a preflight first", expect: true,
+    tries: "DELETE /data. DELETE is not a simple method, so the browser first asks with OPTIONS.",
+    why: "The preflight's answer allows this origin and DELETE, so the browser then sends the " +
+         "DELETE and lets the page read the answer.",
+    calls: run => [{path: `/data?run=${run}`, init: {method: "DELETE"}, readable: true,
+                    arrives: ["OPTIONS", "DELETE"]}],
+  },
+  {
+    id: "post-json", title: "POST with JSON: a preflight too", expect: true,
+    tries: "POST /data with Content-Type: application/json and a note.",
+    why: "POST is simple, but application/json is not one of the three form content types, so " +
+         "the browser asks first; the API allows Content-Type, and the note is stored.",
+    calls: run => [{path: `/data?run=${run}`, readable: true, arrives: ["OPTIONS", "POST"],
+                    init: {method: "POST", headers: {"Content-Type": "application/json"},
+                           body: JSON.stringify({text: "hello from the playground"})}}],
+  },
+  {
+    id: "put", title: "PUT: refused by the preflight", expect: false,
+    tries: "PUT /data. The preflight asks for PUT, which the API does not allow.",
+    why: "The preflight's answer has no Access-Control-Allow-* header, so the browser stops " +
+         "there: the PUT itself never leaves the browser. (curl -X PUT gets a 405: CORS is a " +
+         "rule browsers follow, not a lock on the server.)",
+    calls: run => [{path: `/data?run=${run}`, init: {method: "PUT"}, readable: false,
+                    arrives: ["OPTIONS"]}],
+  },
+  {
+    id: "header-allowed", title: "A custom header the API allows", expect: true,
+    tries: "GET /data with the header X-Demo: 1.",
+    why: "X-Demo is not a safelisted header, so a preflight asks for it " +
+         "(Access-Control-Request-Headers: x-demo); the API allows it, then the GET goes.",
+    calls: run => [{path: `/data?run=${run}`, init: {headers: {"X-Demo": "1"}}, readable: true,
+                    arrives: ["OPTIONS", "GET"]}],
+  },
+  {
+    id: "header-refused", title: "A custom header the API refuses", expect: false,
+    tries: "GET /data with the header X-Other: 1.",
+    why: "The preflight asks for x-other, which the API does not allow, so the GET is never sent.",
+    calls: run => [{path: `/data?run=${run}`, init: {headers: {"X-Other": "1"}}, readable: false,
+                    arrives: ["OPTIONS"]}],
+  },
+  {
+    id: "max-age", title: "Max-Age: ask once, then remember", expect: true,
+    tries: "DELETE /data twice, on the same URL. The preflight's answer carries Access-Control-Max-Age.",
+    why: () => settings.max_age > 0
+      ? `The browser keeps the preflight's answer for ${settings.max_age} seconds (Chrome at most ` +
+        "7200), so the second DELETE goes without asking."
+      : "This API runs with --max-age 0, so the browser may not keep the answer: each DELETE " +
+        "asks again.",
+    calls: run => [
+      {path: `/data?run=${run}`, init: {method: "DELETE"}, readable: true, arrives: ["OPTIONS", "DELETE"]},
+      {path: `/data?run=${run}`, init: {method: "DELETE"}, readable: true,
+       arrives: settings.max_age > 0 ? ["DELETE"] : ["OPTIONS", "DELETE"]},
+    ],
+  },
+  {
+    id: "expose", title: "An exposed and a hidden response header", expect: true,
+    tries: "GET /data, then read X-Demo-Count and X-Demo-Hidden from response.headers.",
+    why: "Script sees only the safelisted response headers and those listed in " +
+         "Access-Control-Expose-Headers. X-Demo-Count is listed; X-Demo-Hidden is not, so it " +
+         "reads as null, though it arrived.",
+    calls: () => [{path: "/data", read: ["X-Demo-Count", "X-Demo-Hidden"], readable: true,
+                   arrives: ["GET"],
+                   check: outcome => outcome.headers["X-Demo-Count"] === null
+                     ? "X-Demo-Count could not be read"
+                     : outcome.headers["X-Demo-Hidden"] !== null
+                       ? "X-Demo-Hidden could be read" : null}],
+  },
+];
+
+// Preflight answers are cached per URL: a fresh ?run= (which the API ignores)
+// makes each run start with an empty cache, so the preflights really happen.
+const runToken = () => Math.random().toString(36).slice(2, 8);
+
+function callsOf(experiment, run) {
+  return experiment.calls(run).map(call => ({...call, url: API + call.path}));
+}
+
+const text = value => typeof value === "function" ? value() : value;
+
+function experimentCard(experiment, number) {
+  const calls = callsOf(experiment, "RUN");
+  const code = el("pre", {}, el("code", {}, calls.map((c, i) =>
+    fetchCode(c, calls.length > 1 ? `response${i + 1}` : "response")).join("\n")));
+  const card = el("article", {class: "experiment", id: `x-${experiment.id}`},
+    el("header", {},
+      el("h3", {}, `${number}. ${experiment.title}`),
+      el("span", {class: `chip ${experiment.expect ? "ok" : "bad"}`},
+        experiment.expect ? "\u2713 should be readable" : "\u2717 should be blocked"),
+      el("span", {class: "outcome", role: "status"})),
+    el("div", {class: "cols"},
+      el("div", {},
+        el("p", {}, el("b", {}, "Tries: "), experiment.tries),
+        code,
+        el("p", {class: "why"}, el("b", {}, experiment.expect ? "A browser lets the page read it: " :
+          "A browser blocks it: "), text(experiment.why)),
+        el("div", {class: "actions"}, el("button", {type: "button"}, "Run"))),
+      el("div", {class: "result", hidden: true})));
+  card.querySelector("button").addEventListener("click", () => runExperiment(experiment, card));
+  card.code = code;
+  return card;
+}
+
+async function runExperiment(experiment, card) {
+  const button = card.querySelector("button");
+  button.disabled = true;
+  const calls = callsOf(experiment, runToken());
+  card.code.firstChild.textContent = calls.map((c, i) =>
+    fetchCode(c, calls.length > 1 ? `response${i + 1}` : "response")).join("\n");
+  card.querySelector(".why").lastChild.textContent = text(experiment.why);
+  const outcomes = [];
+  let problems = [];
+  try {
+    for (const call of calls) {
+      const outcome = await perform(call);
+      outcomes.push(outcome);
+      problems = problems.concat(judge(call, outcome));
+    }
+  } catch (error) {
+    problems.push(`the experiment could not run: ${error.message}`);
+  }
+  showResult(card, calls, outcomes, problems);
+  button.disabled = false;
+  return {id: experiment.id, title: experiment.title, as_expected: problems.length === 0, problems};
+}
+
+function showResult(card, calls, outcomes, problems) {
+  const result = card.querySelector(".result");
+  result.replaceChildren();
+  result.hidden = false;
+  const fine = problems.length === 0;
+  card.classList.toggle("unexpected", !fine);
+  card.querySelector(".outcome").replaceChildren(el("span", {class: `chip ${fine ? "ok" : "warn"}`},
+    fine ? "\u2713 as the lesson says" : "\u26a0 unexpected"));
+  if (!fine) result.append(el("ul", {class: "problems"}, problems.map(p => el("li", {}, p))));
+  outcomes.forEach((outcome, index) => {
+    const call = calls[index];
+    if (outcomes.length > 1) result.append(el("h4", {}, `Call ${index + 1}`));
+    result.append(el("h4", {}, "This browser"), browserSaw(outcome),
+                  el("h4", {}, "The server saw"), serverSaw(outcome),
+                  picture(call, outcome));
+  });
+}
+
+function browserSaw(outcome) {
+  if (!outcome.readable) {
+    return el("p", {class: "bad"}, `\u2717 fetch failed: ${outcome.error || "no answer"}`);
+  }
+  const read = Object.entries(outcome.headers).map(([name, value]) =>
+    el("span", {class: "body mono"}, `headers.get('${name}') = ${value === null ? "null" : JSON.stringify(value)}`));
+  const body = outcome.body.length > 240 ? outcome.body.slice(0, 240) + "\u2026" : outcome.body;
+  return el("p", {class: "ok"}, `\u2713 read it: status ${outcome.status}`,
+            read, body && el("span", {class: "body mono"}, body));
+}
+
+function entryLine(entry) {
+  const asked = entry.request_headers["Access-Control-Request-Method"];
+  const what = entry.preflight ? `OPTIONS ${entry.path} (preflight for ${asked})` : `${entry.method} ${entry.path}`;
+  return el("li", {},
+    el("span", {class: "mono"}, `${what} \u2192 ${entry.status}`),
+    el("span", {class: `verdict ${tone(entry.allowed)}`}, `${icon(entry.allowed)} ${entry.verdict}`));
+}
+
+function serverSaw(outcome) {
+  if (!outcome.entries.length) return el("p", {class: "na"}, "Nothing: no request from this page reached the server.");
+  return el("ul", {class: "entries"}, outcome.entries.map(entryLine));
+}
+
+// -- the picture: page, browser and server as lanes; an arrow per message ---------
+
+const LANES = {page: 1, browser: 2, server: 3};
+const short = path => path.length > 32 ? path.split("?")[0] + "?\u2026" : path;   // the list above has it whole
+
+function arrow(from, to, label, sub, kind) {
+  const [a, b] = [LANES[from], LANES[to]];
+  const node = el("div", {class: `msg ${kind} ${a < b ? "right" : "left"}`},
+    el("span", {class: "label"}, label),
+    (sub || []).map(line => el("span", {class: "sub"}, el("span", {}, line))),
+    el("div", {class: "line"}));
+  node.style.gridColumn = `${Math.min(a, b)} / span 2`;
+  return node;
+}
+
+function mark(words, kind) {
+  return el("div", {class: `mark ${kind}`}, words);
+}
+
+function corsLines(headers) {
+  const lines = Object.entries(headers).filter(([name]) => name.startsWith("Access-Control-"))
+    .map(([name, value]) => `${name}: ${value}`);
+  return lines.length ? lines : ["no Access-Control-* header"];
+}
+
+function reasonOf(verdict) {
+  return verdict.replace(/^blocked: /, "");
+}
+
+function picture(call, outcome) {
+  const method = ((call.init && call.init.method) || "GET").toUpperCase();
+  const steps = [el("div", {class: "lane"}, el("span", {}, "Page")),
+                 el("div", {class: "lane"}, el("span", {}, "Browser")),
+                 el("div", {class: "lane"}, el("span", {}, "Server"))];
+  steps.push(arrow("page", "browser", `fetch ${method} ${short(call.path)}`, [], "request"));
+  const preflighted = outcome.entries.some(entry => entry.preflight);
+  const needed = preflightReason(call.init);
+  if (needed && !preflighted && outcome.entries.length) {
+    steps.push(mark(`preflight answer still cached: no OPTIONS sent`, "na"));
+  }
+  let stopped = false;
+  for (const entry of outcome.entries) {
+    if (entry.preflight) {
+      const asked = [`Access-Control-Request-Method: ${entry.request_headers["Access-Control-Request-Method"]}`];
+      const names = entry.request_headers["Access-Control-Request-Headers"];
+      if (names) asked.push(`Access-Control-Request-Headers: ${names}`);
+      steps.push(arrow("browser", "server", `preflight: OPTIONS ${short(entry.path)}`, asked, "request"));
+      steps.push(arrow("server", "browser", `${entry.status}`, corsLines(entry.response_headers), "response"));
+      if (entry.allowed === false) {
+        steps.push(mark(`\u2717 the browser stops here: ${reasonOf(entry.verdict)}. The ${method} is never sent.`, "bad"));
+        stopped = true;
+      } else {
+        steps.push(mark(`\u2713 preflight passed`, "ok"));
+      }
+    } else {
+      steps.push(arrow("browser", "server", `${entry.method} ${short(entry.path)}`,
+                       entry.cookie ? ["Cookie: \u2026"] : [], "request"));
+      steps.push(arrow("server", "browser", `${entry.status}`, corsLines(entry.response_headers), "response"));
+      if (!outcome.readable) {
+        const why = entry.allowed === false ? reasonOf(entry.verdict) : "see the browser's console";
+        steps.push(mark(`\u2717 the browser blocks the read: ${why}`, "bad"));
+        stopped = true;
+      }
+    }
+  }
+  if (!outcome.entries.length) {
+    steps.push(mark("\u2717 nothing reached the server", "bad"));
+  }
+  if (outcome.readable) {
+    steps.push(arrow("browser", "page", `\u2713 response: ${outcome.status}`, [], "response"));
+  } else {
+    steps.push(arrow("browser", "page", `\u2717 ${outcome.error || "TypeError"}`,
+                     stopped ? [] : ["the browser refused"], "response"));
+  }
+  return el("div", {class: "diagram", role: "img",
+                    "aria-label": "Messages between the page, the browser and the server"}, steps);
+}
+
+// -- run all, autorun ---------------------------------------------------------------
+
+function browserName() {
+  const ua = navigator.userAgent;
+  const patterns = [[/Firefox\/(\d+)/, "Firefox"], [/Edg\/(\d+)/, "Edge"],
+                    [/(?:Headless)?Chrome\/(\d+)/, "Chrome"], [/Version\/(\d+).*Safari/, "Safari"]];
+  for (const [pattern, name] of patterns) {
+    const match = ua.match(pattern);
+    if (match) return `${name} ${match[1]}`;
+  }
+  return "an unknown browser";
+}
+
+async function runAll() {
+  const button = $("#run-all");
+  button.disabled = true;
+  $("#summary").textContent = "running\u2026";
+  const results = [];
+  for (const experiment of EXPERIMENTS) {
+    results.push(await runExperiment(experiment, $(`#x-${experiment.id}`)));
+  }
+  const passed = results.filter(r => r.as_expected).length;
+  $("#summary").replaceChildren(el("span", {class: `chip ${passed === results.length ? "ok" : "warn"}`},
+    `${passed} of ${results.length} experiments behaved as the lesson says, in ${browserName()}`));
+  button.disabled = false;
+  return results;
+}
+
+async function autorun() {
+  const results = await runAll();
+  await fetch("/results", {method: "POST", headers: {"Content-Type": "application/json"},
+                           body: JSON.stringify({browser: browserName(), experiments: results})});
+}
+
+// -- the /cors form -------------------------------------------------------------------
+
+function builderCall() {
+  const form = $("#builder");
+  const query = new URLSearchParams();
+  const origin = form.elements["allow-origin"].value;
+  if (origin) query.set("allow-origin", origin === "page" ? PAGE : origin);
+  for (const name of ["allow-methods", "allow-headers", "expose-headers", "max-age"]) {
+    const value = form.elements[name].value.trim();
+    if (value) query.set(name, value);
+  }
+  if (form.elements["allow-credentials"].checked) query.set("allow-credentials", "true");
+  const init = {};
+  const method = form.elements.method.value;
+  if (method !== "GET") init.method = method;
+  const header = form.elements["header-name"].value.trim();
+  if (header) init.headers = {[header]: form.elements["header-value"].value};
+  if (form.elements.credentials.checked) init.credentials = "include";
+  const path = "/cors" + (query.toString() ? `?${query}` : "");
+  return {path, url: API + path, init, read: ["X-Demo-Count", "X-Demo-Hidden"]};
+}
+
+function showBuilderCode() {
+  const call = builderCall();
+  $("#builder-url").textContent = call.url;
+  $("#builder-code").textContent = fetchCode(call, "response");
+}
+
+async function runBuilder(event) {
+  event.preventDefault();
+  const call = builderCall();
+  const button = $("#builder button");
+  button.disabled = true;
+  const outcome = await perform(call).catch(error => ({readable: false, error: error.message, entries: [], headers: {}}));
+  const result = $("#builder-result");
+  result.replaceChildren(el("h4", {}, "Why"), explain(call, outcome),
+                         el("h4", {}, "This browser"), browserSaw(outcome),
+                         el("h4", {}, "The server saw"), serverSaw(outcome), picture(call, outcome));
+  button.disabled = false;
+}
+
+function explain(call, outcome) {
+  const lines = [];
+  const needed = preflightReason(call.init);
+  const preflight = outcome.entries.find(entry => entry.preflight);
+  if (!needed) lines.push("A simple request: a safelisted method and only safelisted headers, so no preflight.");
+  else if (preflight) lines.push(`A preflight was needed: ${needed}.`);
+  else if (outcome.entries.length) lines.push(`A preflight was needed (${needed}), but the browser still had the answer of an earlier one: Max-Age.`);
+  else lines.push(`A preflight was needed: ${needed}.`);
+  for (const entry of outcome.entries) {
+    lines.push(`${entry.preflight ? "The preflight" : `The ${entry.method}`} got ${entry.status}; ${entry.verdict}.`);
+  }
+  if (!outcome.entries.length) lines.push("Nothing reached the server: the browser refused before sending (see its console).");
+  if (outcome.readable) {
+    const hidden = Object.entries(outcome.headers).filter(([, value]) => value === null).map(([name]) => name);
+    lines.push("The page read the response." + (hidden.length
+      ? ` Script could not read ${hidden.join(" and ")}: not in Access-Control-Expose-Headers.` : ""));
+  } else {
+    lines.push(`The page got ${outcome.error}: the browser says why in its console, never to the script.`);
+  }
+  return el("ul", {}, lines.map(line => el("li", {}, line)));
+}
+
+// -- the live log -------------------------------------------------------------------------
+
+let logLatest = 0;
+
+function logRow(entry) {
+  return el("div", {class: "log-row"},
+    el("span", {class: "mono"}, new Date(entry.time).toLocaleTimeString([], {hour12: false})),
+    el("span", {class: "mono"}, `${entry.preflight ? "OPTIONS (preflight)" : entry.method} ${entry.path}`),
+    el("span", {class: "origin mono"}, entry.origin === null ? "no Origin" : entry.origin),
+    el("span", {class: "mono"}, String(entry.status)),
+    el("span", {class: `verdict-cell ${tone(entry.allowed)}`}, `${icon(entry.allowed)} ${entry.verdict}`));
+}
+
+async function refreshLog() {
+  try {
+    const log = await readLog(logLatest);
+    if (log.entries.length) {
+      const rows = $("#log-rows");
+      rows.firstElementChild.after(...log.entries.map(logRow));
+      while (rows.children.length > 61) rows.lastElementChild.remove();
+      logLatest = log.latest;
+    }
+  } catch (error) {
+    $("#log-status").textContent = `The log could not be read: ${error.message}`;
+  }
+}
+
+// -- start ----------------------------------------------------------------------------------
+
+function showAllowList() {
+  const status = $("#allow-status");
+  if (settings.allow_origins.includes(PAGE)) {
+    status.className = "notice ok";
+    status.replaceChildren(`\u2713 This page's origin, ${PAGE}, is on the API's allow-list.`);
+  } else {
+    status.className = "notice warn";
+    status.replaceChildren(`\u26a0 This page's origin, ${PAGE}, is not on the API's allow-list (`,
+      settings.allow_origins.join(", ") || "empty",
+      "), so the experiments that need it will be blocked. Restart the demo with ",
+      el("code", {}, `python cors_demo.py --allow-origin ${PAGE}`), ".");
+  }
+}
+
+function useApi(event) {
+  event.preventDefault();
+  const api = apiFrom($("#api").value);
+  if (!api) { $("#api").setCustomValidity("a URL such as http://127.0.0.1:8000"); $("#api").reportValidity(); return; }
+  $("#api").setCustomValidity("");
+  API = api;
+  params.set("api", api);
+  history.replaceState(null, "", `?${params}`);
+  for (const [index, experiment] of EXPERIMENTS.entries()) {
+    $(`#x-${experiment.id}`).replaceWith(experimentCard(experiment, index + 1));
+  }
+  showBuilderCode();
+}
+
+async function start() {
+  $("#page-origin").textContent = PAGE;
+  $("#api").value = API;
+  $("#api-form").addEventListener("submit", useApi);
+  try {
+    const log = await readLog(1e15);
+    settings = log;
+    logLatest = Math.max(0, log.latest - 30);
+    showAllowList();
+  } catch (error) {
+    $("#allow-status").textContent = `The playground's /log could not be read: ${error.message}`;
+  }
+  $("#experiments").append(...EXPERIMENTS.map((experiment, index) => experimentCard(experiment, index + 1)));
+  $("#run-all").addEventListener("click", runAll);
+  $("#builder").addEventListener("input", showBuilderCode);
+  $("#builder").addEventListener("submit", runBuilder);
+  showBuilderCode();
+  await refreshLog();
+  setInterval(refreshLog, 2000);
+  if (params.get("autorun") === "1") await autorun();
+}
+
+start();
+"""
+
+PAGE_BODY = r"""
+<header class="wrap">
+  <h1>cors_demo <small>playground</small></h1>
+  <p class="lead">This page and the API are on different origins: their ports differ. Every
+  experiment below is a real cross-origin <code>fetch</code> made by this browser, shown with
+  its code, what a browser should do and why, what this browser did, and what the server
+  saw, preflights included.</p>
+  <div class="panel setup">
+    <p>This page: <code id="page-origin"></code></p>
+    <form id="api-form">
+      <label for="api">API</label>
+      <input id="api" type="url" name="api" spellcheck="false" autocomplete="off">
+      <button type="submit" class="secondary">Use this API</button>
+    </form>
+    <p id="allow-status" class="notice" role="status">Reading the API's settings&hellip;</p>
+    <div class="actions">
+      <button id="run-all" type="button">Run all</button>
+      <span id="summary" role="status"></span>
+    </div>
+    <p class="legend"><span class="ok">&#x2713; readable</span> &middot;
+      <span class="bad">&#x2717; blocked</span> &middot;
+      <span class="warn">&#x26a0; unexpected: not what the lesson says</span> &middot;
+      the API ignores <code>?run=</code>: a fresh one per run keeps cached preflights out of the way.</p>
+  </div>
+</header>
+<main class="wrap">
+  <h2>The experiments</h2>
+  <section id="experiments" aria-label="Experiments"></section>
+
+  <h2>Build your own: <code>/cors</code></h2>
+  <form id="builder" class="panel">
+    <p>Choose what the page sends and what the server answers; <code>/cors</code> sends exactly
+    the headers its query asks for, on the preflight and on the response.</p>
+    <div class="builder">
+      <fieldset>
+        <legend>The page sends</legend>
+        <label>Method <select name="method"><option>GET</option><option>POST</option>
+          <option selected>PUT</option><option>DELETE</option><option>PATCH</option></select></label>
+        <label>Header name <input type="text" name="header-name" value="X-Demo" spellcheck="false"></label>
+        <label>Header value <input type="text" name="header-value" value="1" spellcheck="false"></label>
+        <label class="check"><input type="checkbox" name="credentials"> with credentials: 'include'</label>
+      </fieldset>
+      <fieldset>
+        <legend>The server answers</legend>
+        <label>Allow-Origin <select name="allow-origin">
+          <option value="">(none)</option><option value="*">*</option>
+          <option value="page" selected>this page's origin</option>
+          <option value="origin">origin: reflect any Origin</option>
+          <option value="https://google.com">https://google.com</option></select></label>
+        <label>Allow-Methods <input type="text" name="allow-methods" value="PUT" spellcheck="false"></label>
+        <label>Allow-Headers <input type="text" name="allow-headers" value="X-Demo" spellcheck="false"></label>
+        <label class="check"><input type="checkbox" name="allow-credentials"> Allow-Credentials: true</label>
+        <label>Expose-Headers <input type="text" name="expose-headers" value="" placeholder="X-Demo-Count" spellcheck="false"></label>
+        <label>Max-Age <input type="text" name="max-age" value="0" inputmode="numeric"></label>
+      </fieldset>
+    </div>
+    <h4>URL</h4>
+    <pre><code id="builder-url"></code></pre>
+    <h4>Code</h4>
+    <pre><code id="builder-code"></code></pre>
+    <div class="actions"><button type="submit">Run</button></div>
+    <div id="builder-result" aria-live="polite"></div>
+  </form>
+
+  <h2>The server's log</h2>
+  <div class="panel">
+    <p id="log-status">Every request the API received, newest first, from any page or tool; as
+    JSON at <a href="/log">/log</a>.</p>
+    <div id="log-rows" class="log-rows">
+      <div class="log-row head"><span>time</span><span>request</span><span class="origin">Origin</span><span>status</span><span class="verdict-cell">verdict</span></div>
+    </div>
+  </div>
+</main>
+<footer class="wrap">cors_demo @VERSION@ &middot; a teaching server, not a production CORS layer.</footer>
+"""
+
+PAGE_TEMPLATE = """<!doctype html>
+<html lang="en" data-api-port="@API_PORT@">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>cors_demo playground</title>
+<link rel="icon" href="data:,">
+<style>@STYLE@</style>
+</head>
+<body>
+@BODY@
+<script>@SCRIPT@</script>
+</body>
 </html>
 """
 
 
+def csp_hash(text):
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+PAGE_POLICY = ("default-src 'none'; "
+               f"script-src {csp_hash(PAGE_SCRIPT)}; style-src {csp_hash(PAGE_STYLE)}; "
+               "connect-src 'self' http: https:; img-src data:; base-uri 'none'; "
+               "form-action 'none'; frame-ancestors 'none'")
+
+
+def render_page(api_port):
+    """The playground page for an API on api_port (the page adds its own host)."""
+    # The port first: the inserted script and style must reach the browser byte
+    # for byte as hashed, or the Content-Security-Policy blocks them.
+    page = PAGE_TEMPLATE.replace("@API_PORT@", str(int(api_port)))
+    page = page.replace("@BODY@", PAGE_BODY.replace("@VERSION@", __version__))
+    return page.replace("@STYLE@", PAGE_STYLE).replace("@SCRIPT@", PAGE_SCRIPT).encode()
+
+
 def playground_page(demo, request):
-    return HTTPStatus.OK, {"Content-Type": "text/html; charset=utf-8"}, PLACEHOLDER_PAGE.encode()
+    headers = {"Content-Type": "text/html; charset=utf-8",
+               "Content-Security-Policy": PAGE_POLICY, "X-Content-Type-Options": "nosniff"}
+    return HTTPStatus.OK, headers, demo.page
 
 
 def show_log(demo, request):
     """The API's requests, newest first; ?since=ID gives only the newer ones."""
-    query = dict(parse_qsl(request.query))
-    since = query.get("since", "0")
-    if not (since.isascii() and since.isdigit()):
+    since = dict(parse_qsl(request.query)).get("since", "0")
+    if not (since.isascii() and since.isdigit() and len(since) <= 18):
         raise HTTPError(HTTPStatus.BAD_REQUEST, "since must be a log entry id")
     body = {
         "api": demo.api_url,
         "playground": demo.playground_url,
         "allow_origins": demo.origin_order,
         "max_age": demo.max_age,
+        "latest": demo.log.latest(),
         "entries": [entry_json(entry) for entry in demo.log.newest_first(int(since))],
     }
     return HTTPStatus.OK, {"Content-Type": JSON_TYPE}, json_body(body)
 
 
+def parse_results(body):
+    """What ?autorun=1 posts: {"browser": "Chrome 150", "experiments": [{"id", "as_expected"}...]}."""
+    try:
+        data = json.loads(body)
+        browser = data["browser"]
+        experiments = data["experiments"]
+        valid = (isinstance(browser, str) and isinstance(experiments, list)
+                 and 0 < len(experiments) <= 100
+                 and all(isinstance(item, dict) and isinstance(item.get("id"), str)
+                         and isinstance(item.get("as_expected"), bool) for item in experiments))
+    except (ValueError, RecursionError, KeyError, TypeError):
+        valid = False
+    if not valid:
+        raise HTTPError(HTTPStatus.BAD_REQUEST, 'send {"browser": "...", "experiments": '
+                        '[{"id": "...", "as_expected": true}, ...]}')
+    # The browser's name goes to the terminal: keep it to harmless characters.
+    data["browser"] = re.sub(r"[^A-Za-z0-9 ._()-]", "", browser)[:60] or "an unnamed browser"
+    return data
+
+
+def summary_line(results):
+    experiments = results["experiments"]
+    passed = sum(item["as_expected"] for item in experiments)
+    line = (f"{passed} of {len(experiments)} experiments behaved as the lesson says, "
+            f"in {results['browser']}")
+    unexpected = [item["id"] for item in experiments if not item["as_expected"]]
+    if unexpected:
+        names = ", ".join(re.sub(r"[^a-z0-9-]", "", name.lower())[:40] for name in unexpected)
+        line += f"; unexpected: {names}"
+    return line
+
+
+def post_results(demo, request):
+    # Only the page itself posts here: demanding JSON makes a cross-origin post
+    # need a preflight, which the playground never grants.
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != JSON_TYPE:
+        raise HTTPError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send the results as application/json")
+    demo.report(parse_results(request.body))
+    return HTTPStatus.NO_CONTENT, {}, b""
+
+
+def show_results(demo, request):
+    return HTTPStatus.OK, {"Content-Type": JSON_TYPE}, json_body(demo.results)
+
+
 PLAYGROUND_ROUTES = {
-    "/":    Route(no_cors, None, {"GET": playground_page}),
-    "/log": Route(no_cors, None, {"GET": show_log}),
+    "/":        Route(no_cors, None, {"GET": playground_page}),
+    "/log":     Route(no_cors, None, {"GET": show_log}),
+    "/results": Route(no_cors, None, {"GET": show_results, "POST": post_results}),
 }
 
 

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -933,8 +934,9 @@ class TestVerdict(unittest.TestCase):
 
     def test_unknown_credentials_mentions_what_credentials_would_change(self):
         verdict = browser_verdict(PAGE, 200, [("Access-Control-Allow-Origin", "*")])
-        self.assertTrue(verdict.allowed)
-        self.assertIn("but not with credentials: the response has Access-Control-Allow-Origin: *", verdict.text)
+        self.assertEqual(verdict.text, ALLOWED)
+        self.assertIn("blocked: the response has Access-Control-Allow-Origin: *",
+                      verdict.with_credentials)
         verdict = browser_verdict(PAGE, 200, [("Access-Control-Allow-Origin", PAGE),
                                               ("Access-Control-Allow-Credentials", "true")])
         self.assertEqual(verdict, Verdict(True, ALLOWED))
@@ -1140,6 +1142,154 @@ class TestCommandLine(unittest.TestCase):
                          .headers["Access-Control-Allow-Origin"], "null")
         self.assertIsNone(fetch(api, "/allow-origin", headers={"Origin": PAGE})
                           .headers.get("Access-Control-Allow-Origin"))
+
+
+class TestPlayground(ServerTestCase):
+
+    def post_results(self, body, content_type="application/json"):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return fetch(self.playground, "/results", "POST", {"Content-Type": content_type}, data)
+
+    def test_page_is_one_file_with_no_external_assets(self):
+        reply = fetch(self.playground, "/")
+        self.assertEqual(reply.status, 200)
+        self.assertEqual(reply.headers["Content-Type"], "text/html; charset=utf-8")
+        page = reply.raw.decode()
+        self.assertIn(f'data-api-port="{self.api_port}"', page)
+        self.assertNotRegex(page, r'(src|href)="(https?:)?//')
+
+    def test_page_policy_allows_exactly_its_own_script_and_style(self):
+        reply = fetch(self.playground, "/")
+        policy = reply.headers["Content-Security-Policy"]
+        page = reply.raw.decode()
+        script = page.split("<script>")[1].split("</script>")[0]
+        style = page.split("<style>")[1].split("</style>")[0]
+        self.assertIn(f"script-src {cors_demo.csp_hash(script)};", policy)
+        self.assertIn(f"style-src {cors_demo.csp_hash(style)};", policy)
+        self.assertNotIn("unsafe-inline", policy)
+        self.assertIn("default-src 'none'", policy)
+
+    def test_results_are_kept_and_summed_up_in_one_line(self):
+        out = io.StringIO()
+        demo = cors_demo.Demo(port=0, quiet=True, out=out).start()
+        try:
+            body = {"browser": "Chrome 150\x1b[31m", "experiments": [
+                {"id": "bare", "as_expected": True}, {"id": "put", "as_expected": False}]}
+            reply = fetch(demo.playground_url, "/results", "POST",
+                          {"Content-Type": "application/json"}, json.dumps(body).encode())
+            self.assertEqual(reply.status, 204)
+            self.assertTrue(demo.results_posted.is_set())
+            self.assertEqual(fetch(demo.playground_url, "/results").json()["browser"], "Chrome 15031m")
+        finally:
+            demo.stop()
+        self.assertEqual(out.getvalue(), "1 of 2 experiments behaved as the lesson says, "
+                                         "in Chrome 15031m; unexpected: put\n")
+
+    def test_results_must_be_json_of_the_right_shape(self):
+        self.assertEqual(self.post_results({"browser": "x", "experiments": [{"id": "a", "as_expected": True}]},
+                                           "text/plain").status, 415)
+        for body in (b"nope", {"browser": "x"}, {"browser": "x", "experiments": []},
+                     {"browser": 1, "experiments": [{"id": "a", "as_expected": True}]},
+                     {"browser": "x", "experiments": [{"id": "a", "as_expected": "yes"}]}):
+            with self.subTest(body=body):
+                self.assertEqual(self.post_results(body).status, 400)
+
+    def test_log_reports_its_latest_id(self):
+        self.get("/allow-cors")
+        log = fetch(self.playground, "/log?since=999999999999999").json()
+        self.assertEqual(log["entries"], [])
+        self.assertEqual(log["latest"], self.demo.log.latest())
+        self.assertGreater(log["latest"], 0)
+        self.assertEqual(fetch(self.playground, "/log?since=" + "9" * 19).status, 400)
+
+
+# ---------------------------------------------------------------- in a real browser
+
+BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+EXPERIMENT_IDS = {"bare", "allow-cors", "allow-origin", "other-origin", "credentials-star",
+                  "credentials", "delete", "post-json", "put", "header-allowed", "header-refused",
+                  "max-age", "expose"}
+
+
+def find_browser():
+    """Headless Chromium: $CORS_DEMO_BROWSER, or chromium, chromium-browser, google-chrome."""
+    given = os.environ.get("CORS_DEMO_BROWSER")
+    if given:
+        return given
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+class TestInBrowser(unittest.TestCase):
+    """The playground, run by a real Chromium: the page must tell the truth."""
+
+    def setUp(self):
+        self.browser = find_browser()
+        if self.browser is None:
+            reason = ("no browser: install chromium, or set CORS_DEMO_BROWSER to Chrome or "
+                      "Chromium")
+            if os.environ.get("CI"):
+                self.fail(reason + " (CI must run the browser tests)")
+            self.skipTest(reason)
+        self.out = io.StringIO()
+        self.demo = cors_demo.Demo(port=0, quiet=True, out=self.out).start()
+        self.addCleanup(self.demo.stop)
+        self.profile = tempfile.mkdtemp(prefix="cors-demo-browser-")
+        self.addCleanup(shutil.rmtree, self.profile, True)
+
+    def browser_command(self, *args):
+        return [self.browser, *BROWSER_FLAGS, f"--user-data-dir={self.profile}", *args]
+
+    def test_every_experiment_behaves_as_the_lesson_says(self):
+        process = subprocess.Popen(self.browser_command(self.demo.playground_url + "/?autorun=1"),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            posted = self.demo.results_posted.wait(timeout=60)
+        finally:
+            process.kill()
+            process.wait()
+        self.assertTrue(posted, "the page posted no results within 60 s")
+        results = self.demo.results
+        self.assertRegex(results["browser"], r"^Chrome \d+$")
+        self.assertEqual(self.out.getvalue(), f"13 of 13 experiments behaved as the lesson says, "
+                                              f"in {results['browser']}\n")
+        self.assertEqual({item["id"] for item in results["experiments"]}, EXPERIMENT_IDS)
+        for item in results["experiments"]:
+            with self.subTest(item["id"]):
+                self.assertTrue(item["as_expected"], item.get("problems"))
+        # The page judged itself; the server's log says what really crossed the wire.
+        entries = [cors_demo.entry_json(entry) for entry in self.demo.log.newest_first()][::-1]
+        page = self.demo.playground_url
+        self.assertTrue(all(entry["origin"] == page for entry in entries))
+        self.assertNotIn("PUT", [entry["method"] for entry in entries])
+        asked = [entry["request_headers"].get("Access-Control-Request-Method")
+                 for entry in entries if entry["preflight"]]
+        self.assertIn("PUT", asked)
+        star = [e for e in entries if e["path"] == "/allow-cors" and e["cookie"]]
+        self.assertEqual(len(star), 1, "one credentialed request to /allow-cors, with its cookie")
+        self.assertFalse(star[0]["allowed"])
+        runs = {}
+        for entry in entries:
+            if "?run=" in entry["path"]:
+                runs.setdefault(entry["path"], []).append(entry["method"])
+        self.assertIn(["OPTIONS", "DELETE", "DELETE"], runs.values(), "Max-Age: one preflight, two DELETEs")
+
+    def test_log_values_show_as_text_and_run_nothing(self):
+        attack = f"<img src=x onerror=\"fetch('{self.demo.api_url}/pwned')\">"
+        reply = fetch(self.demo.api_url, "/allow-origin", headers={"Origin": attack})
+        self.assertEqual(reply.status, 200)
+        result = subprocess.run(self.browser_command("--virtual-time-budget=3000", "--dump-dom",
+                                                     self.demo.playground_url + "/"),
+                                capture_output=True, text=True, timeout=60)
+        body = result.stdout.split("<body>")[-1].split("<script>")[0]   # the page, not its code
+        self.assertTrue('id="log-rows"' in body, "the page did not render")
+        self.assertTrue("&lt;img src=x onerror=" in body, "the Origin is not shown as characters")
+        self.assertFalse("<img" in body, "the Origin became an element")
+        paths = [entry[3] for entry in self.demo.log.newest_first()]
+        self.assertNotIn("/pwned", paths)
 
 
 if __name__ == "__main__":
