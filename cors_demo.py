@@ -1560,7 +1560,7 @@ function callsOf(experiment, run) {
 const text = value => typeof value === "function" ? value() : value;
 
 function experimentCard(experiment, number) {
-  const calls = callsOf(experiment, "RUN");
+  const calls = callsOf(experiment, runToken());
   const code = el("pre", {}, el("code", {}, calls.map((c, i) =>
     fetchCode(c, calls.length > 1 ? `response${i + 1}` : "response")).join("\n")));
   const card = el("article", {class: "experiment", id: `x-${experiment.id}`},
