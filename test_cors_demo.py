@@ -7,6 +7,7 @@ slow clients). Run: python -m unittest -v
 """
 
 import http.client
+import contextlib
 import io
 import json
 import os
@@ -20,6 +21,7 @@ import tempfile
 import threading
 import time
 import unittest
+from unittest import mock
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -108,7 +110,7 @@ class ServerTestCase(unittest.TestCase):
         options.update(cls.demo_options)
         cls.demo = cors_demo.Demo(**options).start()
         cls.api = cls.demo.api_url
-        cls.api_port = cls.demo.api.server_port
+        cls.api_port = cls.demo.api_port
         cls.playground = cls.demo.playground_url
 
     @classmethod
@@ -790,6 +792,111 @@ class TestTimeouts(ServerTestCase):
             self.assertEqual(fetch(self.api, "/allow-cors").status, 200)
 
 
+class TestConnections(unittest.TestCase):
+    """The mechanisms that keep the server fast and steady; timings belong to the benchmark."""
+
+    def start(self, **options):
+        demo = cors_demo.Demo(port=0, quiet=True, **options).start()
+        self.addCleanup(demo.stop)
+        return demo
+
+    def wait_for(self, condition, what):
+        deadline = time.monotonic() + 5      # a bounded poll, not a sleep
+        while not condition():
+            if time.monotonic() > deadline:
+                self.fail(f"waited 5 s for {what}")
+            time.sleep(0.01)
+
+    @contextlib.contextmanager
+    def sends_recorded(self):
+        """Every Connection.send while the block runs: the bytes handed to the socket at once."""
+        sends = []
+        original = cors_demo.Connection.send
+
+        def recording(connection, data):
+            sends.append(data)
+            return original(connection, data)
+
+        with mock.patch.object(cors_demo.Connection, "send", recording):
+            yield sends
+
+    def test_each_answer_is_one_send_with_headers_and_body(self):
+        demo = self.start()
+        with self.sends_recorded() as sends:
+            raw = raw_exchange(demo.api_port, b"GET /allow-cors HTTP/1.1\r\nHost: x\r\n"
+                                              b"Connection: close\r\n\r\n")
+        self.assertEqual(sends, [raw])
+        self.assertTrue(raw.endswith(demo.message_body))
+
+    def test_pipelined_answers_go_out_in_one_send(self):
+        demo = self.start()
+        with self.sends_recorded() as sends:
+            raw = raw_exchange(demo.api_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 2
+                               + b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertEqual(len(sends), 1)
+        self.assertEqual(len(split_responses(raw)), 3)
+
+    def test_accepted_connections_have_nagle_off(self):
+        demo = self.start()
+        with socket.create_connection(("127.0.0.1", demo.api_port)) as client:
+            port = client.getsockname()[1]
+            self.wait_for(lambda: any(c.peer[1] == port for c in list(demo.loop.connections)),
+                          "the server to accept")
+            server_side = next(c for c in list(demo.loop.connections) if c.peer[1] == port)
+            self.assertTrue(server_side.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    def test_listeners_queue_128_handshakes(self):
+        with mock.patch("cors_demo.socket.create_server", wraps=socket.create_server) as create:
+            cors_demo.Demo(port=0).stop()
+        self.assertEqual(create.call_count, 2)
+        self.assertEqual([call.kwargs["backlog"] for call in create.call_args_list], [128, 128])
+
+    def test_connections_over_the_cap_get_503_with_retry_after(self):
+        demo = self.start(max_connections=3)
+        idle = [socket.create_connection(("127.0.0.1", demo.api_port)) for _ in range(3)]
+        self.wait_for(lambda: len(demo.loop.connections) == 3, "three connections")
+        raw = raw_exchange(demo.api_port, b"GET /allow-cors HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(status_of(raw), 503)
+        self.assertIn("Retry-After: 1", header_lines(raw))
+        self.assertIn("Connection: close", header_lines(raw))
+        idle.pop().close()
+        self.wait_for(lambda: len(demo.loop.connections) == 2, "a connection to close")
+        self.assertEqual(fetch(demo.api_url, "/allow-cors").status, 200)
+        for sock in idle:
+            sock.close()
+
+    def test_idle_connections_do_not_keep_others_waiting(self):
+        demo = self.start()
+        idle = [socket.create_connection(("127.0.0.1", demo.api_port)) for _ in range(200)]
+        try:
+            self.wait_for(lambda: len(demo.loop.connections) == 200, "200 idle connections")
+            self.assertEqual(fetch(demo.api_url, "/allow-cors").status, 200)
+            self.assertLess(threading.active_count(), 10, "a thread per idle connection")
+        finally:
+            for sock in idle:
+                sock.close()
+
+    def test_clients_that_vanish_get_a_quiet_line_and_no_traceback(self):
+        out, err = io.StringIO(), io.StringIO()
+        demo = self.start(out=out)
+        demo.quiet = False
+        with contextlib.redirect_stderr(err):
+            for data in (b"GET /allow-cors HTTP/1.1\r\nHo", b"POST /data HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Length: 9\r\n\r\n{\"te"):
+                sock = socket.create_connection(("127.0.0.1", demo.api_port))
+                sock.sendall(data)
+                self.wait_for(lambda: any(c.inbuf or c.request for c in list(demo.loop.connections)),
+                              "the server to read the partial request")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                sock.close()      # a reset, mid-request
+            self.wait_for(lambda: not demo.loop.connections, "the connections to go")
+            self.assertEqual(fetch(demo.api_url, "/allow-cors").status, 200)
+        self.assertEqual(err.getvalue(), "")
+        lines = out.getvalue().splitlines()
+        self.assertEqual(sum("dropped (ConnectionResetError)" in line for line in lines), 2, lines)
+        self.assertFalse(any("Traceback" in line for line in lines))
+
+
 # ---------------------------------------------------------------- log and verdict
 
 class TestLog(ServerTestCase):
@@ -862,7 +969,7 @@ class TestLog(ServerTestCase):
         out = io.StringIO()
         demo = cors_demo.Demo(port=0, quiet=False, out=out).start()
         try:
-            raw_exchange(demo.api.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n")
+            raw_exchange(demo.api_port, b"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n")
         finally:
             demo.stop()
         self.assertRegex(out.getvalue(), r"^\d\d:\d\d:\d\d 400 unreadable request from 127.0.0.1: "
@@ -1055,6 +1162,20 @@ def run_cli(*args, env=None, timeout=10):
                           env={**os.environ, **(env or {})})
 
 
+def free_port_pair():
+    """A port p with p + 1 free too, as the demo's defaults need."""
+    for _ in range(50):
+        with socket.socket() as first, socket.socket() as second:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            try:
+                second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no two free ports in a row")
+
+
 class TestCommandLine(unittest.TestCase):
 
     def start(self, *args, env=None):
@@ -1110,9 +1231,7 @@ class TestCommandLine(unittest.TestCase):
         self.assertIn("stopped", out)
 
     def test_port_from_the_environment_and_playground_on_the_next_port(self):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port_pair()
         process, lines = self.start("--quiet", env={"PORT": str(port)})
         if not lines[1]:
             self.skipTest("the free ports were taken in between: " + process.stderr.read())
