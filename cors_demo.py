@@ -2,7 +2,10 @@
 """cors_demo: watch Cross-Origin Resource Sharing happen.
 
 usage: python cors_demo.py [--host HOST] [--port PORT] [--playground-port PORT]
-                           [--allow-origin ORIGIN]... [--max-age SECONDS] [--quiet]
+                           [--allow-origin ORIGIN]... [--max-age SECONDS]
+                           [--max-connections N] [--quiet]
+       python cors_demo.py check URL --origin ORIGIN [--method M] [--header NAME:VALUE]...
+                           [--credentials] [--body DATA] [--timeout S] [--json]
        python cors_demo.py --version | --help
 
 One process, two origins. The API answers the lesson's endpoints. The
@@ -44,6 +47,21 @@ options:
   --version               print the version and exit
   -h, --help              print this text and exit
 
+check: why is my request blocked? For any http(s) URL, does what a browser does
+for fetch(URL, {mode: 'cors', ...}) from a page on ORIGIN, by the Fetch standard:
+the preflight if one is needed (no cookies), its checks, the request, the CORS
+check, redirects (a preflight may not redirect), and which response headers script
+can read. It prints each exchange and the verdict, in the words of the log.
+  --origin ORIGIN         the page's origin, as scheme://host[:port] (or null)
+  --method M              the fetch's method (default GET)
+  --header NAME:VALUE     a request header the page sets; repeat for more. Headers a
+                          page cannot set are dropped, but for Cookie with --credentials
+  --credentials           credentials: 'include'
+  --body DATA             a body (a string, as fetch() sends it)
+  --timeout S             seconds to wait for each answer (default 10)
+  --json                  print the same as one JSON object
+  exit status: 0 a browser lets the page read the response, 1 blocked, 2 could not ask
+
 A teaching server, not a production CORS layer: it reflects, logs and explains
 what production code should do quietly.
 """
@@ -55,6 +73,7 @@ import email.utils
 import errno
 import functools
 import hashlib
+import http.client
 import io
 import itertools
 import json
@@ -64,10 +83,12 @@ import secrets
 import selectors
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
 import traceback
+import urllib.parse
 from http import HTTPStatus
 from pathlib import Path
 from typing import NamedTuple, Optional
@@ -122,6 +143,7 @@ TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")     # RFC 9110: methods, hea
 # obs-text (0x80-0xFF). Any other byte (NUL, an escape...) is a 400; so is a CR
 # that does not end a line. Checked for the whole head at once, in C.
 ALLOWED_IN_HEAD = b"\t\n\r" + bytes(range(0x20, 0x7f)) + bytes(range(0x80, 0x100))
+CONTROL_OR_BREAK = re.compile(r"[\x00\r\n]")     # what fetch() refuses in a header value
 TARGET = re.compile(r"[\x21-\x7e]+")                     # a request target: visible ASCII
 PRINTABLE = re.compile(r"[\x20-\x7e]*")                  # what a /cors value may hold
 ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://"
@@ -255,7 +277,7 @@ class Verdict(NamedTuple):
 def get_header(headers, name):
     """Fetch's 'get': every value of name, joined by ', '; None if absent."""
     name = name.lower()
-    values = [value for key, value in headers if key.lower() == name]
+    values = [value.strip(" \t") for key, value in headers if key.lower() == name]
     return ", ".join(values) if values else None
 
 
@@ -2262,6 +2284,376 @@ PLAYGROUND_ROUTES = {
 }
 
 
+# ---------------------------------------------------------------- check: any server, as a browser sees it
+# `python cors_demo.py check URL --origin ORIGIN ...` does what a page on ORIGIN
+# doing fetch(URL, {mode: 'cors', ...}) makes a browser do, by the Fetch
+# standard, and says what the browser would decide, with the server log's words.
+
+FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
+NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
+FORBIDDEN_REQUEST_HEADERS = frozenset({  # script may not set these; fetch() drops them
+    "accept-charset", "accept-encoding", "access-control-request-headers",
+    "access-control-request-method", "connection", "content-length", "cookie", "cookie2",
+    "date", "dnt", "expect", "host", "keep-alive", "origin", "referer", "set-cookie", "te",
+    "trailer", "transfer-encoding", "upgrade", "via"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
+UNSAFE_VALUE_BYTES = frozenset('"():<>?@[\\]{}\x7f') | {chr(c) for c in range(0x20) if c != 9}
+LANGUAGE_VALUE = re.compile(r"[0-9A-Za-z *,\-.;=]*")
+SIMPLE_RANGE = re.compile(r"bytes=[0-9]+-[0-9]*")
+SAFELISTED_RESPONSE_HEADERS = ("cache-control", "content-language", "content-length",
+                               "content-type", "expires", "last-modified", "pragma")
+BODY_HEADERS = ("content-encoding", "content-language", "content-location", "content-type")
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 20          # as fetch(): the 21st is a network error
+CHECK_TIMEOUT = 10.0
+CHECK_READ = 1024 * 1024    # body bytes read per answer; the rest is not needed
+USER_AGENT = f"cors_demo-check/{__version__}"
+
+
+class CannotAsk(Exception):
+    """The question could not be put: bad input, or no answer. Exit status 2."""
+
+
+def normalize_method(method):
+    """fetch() upper-cases the six methods it knows; any other keeps its case."""
+    return method.upper() if method.upper() in NORMALIZED_METHODS else method
+
+
+def mime_essence(value):
+    """type/subtype of a Content-Type, lower case; None if it does not parse."""
+    essence = value.split(";", 1)[0].strip(" \t").lower()
+    kind, slash, subtype = essence.partition("/")
+    if not slash or not TOKEN.fullmatch(kind) or not TOKEN.fullmatch(subtype):
+        return None
+    return essence
+
+
+def safelisted(name, value):
+    """Fetch's CORS-safelisted request-header: sent without a preflight."""
+    if len(value.encode()) > 128:
+        return False
+    name = name.lower()
+    if name == "accept":
+        return not UNSAFE_VALUE_BYTES.intersection(value)
+    if name in ("accept-language", "content-language"):
+        return LANGUAGE_VALUE.fullmatch(value) is not None
+    if name == "content-type":
+        return not UNSAFE_VALUE_BYTES.intersection(value) and mime_essence(value) in FORM_TYPES
+    if name == "range":
+        return SIMPLE_RANGE.fullmatch(value) is not None
+    return False
+
+
+def unsafe_header_names(headers):
+    """The names a preflight must ask about, lower case and sorted, as a browser
+    sends them in Access-Control-Request-Headers."""
+    unsafe, safelisted_size = set(), 0
+    for name, value in headers:
+        if safelisted(name, value):
+            safelisted_size += len(value.encode())
+        else:
+            unsafe.add(name.lower())
+    if safelisted_size > 1024:   # safelisted values may total 1 KiB; past that, none are
+        unsafe.update(name.lower() for name, _ in headers)
+    return sorted(unsafe)
+
+
+def preflight_reason(method, headers):
+    """Why a browser sends a preflight for this request, or None when it does not."""
+    if method not in SAFELISTED_METHODS:
+        return f"{method} is not GET, HEAD or POST"
+    names = unsafe_header_names(headers)
+    if names:
+        return ("request headers that are not CORS-safelisted: " + ", ".join(names)
+                + " (a Content-Type other than the three form types counts)")
+    return None
+
+
+def readable_headers(headers, credentials):
+    """The response header names script can read: the safelisted ones and those
+    in Access-Control-Expose-Headers (* means all, without credentials)."""
+    exposed = allow_list(headers, "Access-Control-Expose-Headers") or []
+    exposed = {name.lower() for name in exposed}
+    present = []
+    for name, _ in headers:
+        lower = name.lower()
+        if lower not in present and lower not in ("set-cookie", "set-cookie2"):
+            present.append(lower)
+    if "*" in exposed and not credentials:
+        return present
+    return [name for name in present if name in SAFELISTED_RESPONSE_HEADERS or name in exposed]
+
+
+def origin_of(url):
+    """The serialized origin of an http(s) URL: scheme://host[:port], default port left out."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}[parts.scheme]
+    port = parts.port if parts.port not in (None, default) else None
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def http_exchange(method, url, headers, body, timeout):
+    """One HTTP request; the answer's status, reason and header pairs, as sent."""
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        port = parts.port
+    except ValueError:
+        raise CannotAsk(f"{url} has a port that is not a number")
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(parts.hostname, port, timeout=timeout,
+                                                 context=ssl.create_default_context())
+    else:
+        connection = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
+    where = f"{parts.hostname}:{port or (443 if parts.scheme == 'https' else 80)}"
+    try:
+        connection.putrequest(method, target, skip_accept_encoding=True)
+        for name, value in headers:
+            connection.putheader(name, value)
+        connection.endheaders(body)
+        response = connection.getresponse()
+        if method != "HEAD":
+            response.read(CHECK_READ)
+        return response.status, response.reason, response.getheaders()
+    except ssl.SSLCertVerificationError as error:
+        raise CannotAsk(f"{where}'s certificate is not trusted: {error.verify_message}")
+    except ssl.SSLError as error:
+        raise CannotAsk(f"no TLS with {where}: {error.reason or error}")
+    except socket.gaierror:
+        raise CannotAsk(f"cannot find the host {parts.hostname}")
+    except ConnectionRefusedError:
+        raise CannotAsk(f"nothing listens at {where} (connection refused)")
+    except (socket.timeout, TimeoutError):
+        raise CannotAsk(f"{where} did not answer within {timeout:g} s")
+    except http.client.HTTPException as error:
+        raise CannotAsk(f"{where} did not answer in HTTP ({type(error).__name__})")
+    except OSError as error:
+        raise CannotAsk(f"cannot talk to {where}: {error.strerror or error}")
+    finally:
+        connection.close()
+
+
+def check_request(method, headers, credentials, body):
+    """What fetch() would send, or CannotAsk for what fetch() itself refuses.
+    Returns (method, headers, body, notes)."""
+    if not TOKEN.fullmatch(method):
+        raise CannotAsk(f"{method!r} is not a method: fetch() throws a TypeError")
+    method = normalize_method(method)
+    if method.upper() in FORBIDDEN_METHODS:
+        raise CannotAsk(f"fetch() refuses the method {method} (a TypeError, nothing is sent)")
+    if body is not None and method in ("GET", "HEAD"):
+        raise CannotAsk(f"fetch() refuses a body with {method} (a TypeError, nothing is sent)")
+    kept, notes = [], []
+    for name, value in headers:
+        lower = name.lower()
+        if not TOKEN.fullmatch(name) or CONTROL_OR_BREAK.search(value):
+            raise CannotAsk(f"{name!r}: fetch() refuses this header (a TypeError)")
+        if lower == "cookie" and credentials:
+            kept.append((name, value))
+            notes.append("Cookie stands for the cookies the browser would send with credentials")
+        elif lower in FORBIDDEN_REQUEST_HEADERS or lower.startswith(("proxy-", "sec-")):
+            notes.append(f"{name} dropped: a page's script may not set it, so fetch() does not send it"
+                         + (" (cookies go only with --credentials)" if lower == "cookie" else ""))
+        else:
+            kept.append((name, value))
+    given = list(kept)
+    if body is not None and not any(name.lower() == "content-type" for name, _ in kept):
+        kept.append(("Content-Type", "text/plain;charset=UTF-8"))    # what fetch() adds to a string
+    return method, kept, body, notes, given
+
+
+def check(url, origin, method="GET", headers=(), credentials=False, body=None,
+          timeout=CHECK_TIMEOUT):
+    """Ask url what a browser would, for a page on origin: the report as a dict.
+    CannotAsk when the question cannot be put or gets no answer."""
+    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+        raise CannotAsk(f"{url!r} is not an http:// or https:// URL")
+    if not is_origin(origin):
+        raise CannotAsk(f"{origin!r} is not an origin: write scheme://host[:port], or null")
+    method, headers, body, notes, given = check_request(method, list(headers), credentials, body)
+    report = {"url": url, "origin": origin, "method": method, "headers": given, "body": body,
+              "credentials": credentials, "preflight": None, "notes": notes, "exchanges": [],
+              "allowed": False, "verdict": None, "readable_headers": None}
+    cookies = [pair for pair in headers if pair[0].lower() == "cookie"]
+    headers = [pair for pair in headers if pair[0].lower() != "cookie"]
+    sender = origin
+    for hop in range(MAX_REDIRECTS + 1):
+        reason = preflight_reason(method, headers)
+        if hop == 0:
+            report["preflight"] = reason
+        if reason:
+            names = unsafe_header_names(headers)
+            asked = [("Origin", sender), ("Access-Control-Request-Method", method)]
+            if names:
+                asked.append(("Access-Control-Request-Headers", ",".join(names)))
+            exchange = record_exchange(report, "preflight", "OPTIONS", url,
+                                       asked + [("Accept", "*/*"), ("User-Agent", USER_AGENT)],
+                                       None, timeout)
+            why = preflight_check(sender, method, names, credentials, exchange["status"],
+                                  exchange["response_headers"])
+            if why and exchange["status"] in REDIRECTS:
+                why += f" (it redirects to {get_header(exchange['response_headers'], 'Location')}, " \
+                       "and a browser follows no redirect of a preflight)"
+            if why:
+                return verdict_of(report, exchange, "blocked: " + why + f"; the {method} is never sent")
+            exchange["verdict"] = f"preflight passed: a browser now sends the {method} request"
+        sent = ([("Origin", sender)] + headers + (cookies if credentials else [])
+                + [("User-Agent", USER_AGENT)])
+        if not any(name.lower() == "accept" for name, _ in sent):
+            sent.append(("Accept", "*/*"))
+        exchange = record_exchange(report, "request", method, url, sent, body, timeout)
+        received = exchange["response_headers"]
+        location = get_header(received, "Location")
+        redirect = exchange["status"] in REDIRECTS and location is not None
+        why = cors_check(sender, credentials, received,
+                         "the redirect response" if redirect else "the response")
+        if why and sender != origin:
+            why += " (after a redirect to another origin, a browser sends Origin: null)"
+        if not redirect:
+            if why:
+                return verdict_of(report, exchange, "blocked: " + why)
+            report["readable_headers"] = readable_headers(received, credentials)
+            report["allowed"] = True
+            return verdict_of(report, exchange, "a browser lets the page read this")
+        if why:
+            return verdict_of(report, exchange, "blocked: " + why)
+        next_url = urllib.parse.urljoin(url, location)
+        if urlsplit(next_url).scheme not in ("http", "https"):
+            return verdict_of(report, exchange, f"blocked: it redirects to {next_url}, which is not http(s)")
+        if urlsplit(next_url).username is not None or urlsplit(next_url).password is not None:
+            return verdict_of(report, exchange, "blocked: it redirects to a URL with a user name or "
+                                                "password, which a CORS request may not follow")
+        if origin_of(next_url) != origin_of(url) and sender != origin_of(url):
+            sender = "null"      # a redirect across origins: the next hops see Origin: null
+        if (exchange["status"] in (301, 302) and method == "POST") or \
+                (exchange["status"] == 303 and method not in ("GET", "HEAD")):
+            method, body = "GET", None
+            headers = [pair for pair in headers if pair[0].lower() not in BODY_HEADERS]
+        exchange["verdict"] = f"redirect passed the CORS check: a browser follows it to {next_url}"
+        url = next_url
+    return verdict_of(report, report["exchanges"][-1],
+                      f"blocked: more than {MAX_REDIRECTS} redirects")
+
+
+def record_exchange(report, kind, method, url, headers, body, timeout):
+    if body is not None:
+        body = body.encode() if isinstance(body, str) else body
+        headers = headers + [("Content-Length", str(len(body)))]    # as a browser adds it
+    status, reason, received = http_exchange(method, url, headers, body, timeout)
+    exchange = {"kind": kind, "method": method, "url": url, "request_headers": headers,
+                "status": status, "reason": reason, "response_headers": received,
+                "verdict": None}
+    report["exchanges"].append(exchange)
+    return exchange
+
+
+def verdict_of(report, exchange, text):
+    if "does not cover Authorization" in text:
+        text += " (Chromium, up to 156 at least, still lets * cover it; Firefox and Safari do not)"
+    exchange["verdict"] = text
+    report["verdict"] = text
+    return report
+
+
+SHOWN_RESPONSE_HEADERS = ("vary", "location")
+
+
+def js_string(text):
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def fetch_call(report):
+    """The fetch() a page would make, as JavaScript."""
+    options = []
+    if report["method"] != "GET":
+        options.append(f"method: {js_string(report['method'])}")
+    if report["headers"]:
+        pairs = ", ".join(f"{js_string(name)}: {js_string(value)}" for name, value in report["headers"])
+        options.append(f"headers: {{{pairs}}}")
+    if report["credentials"]:
+        options.append("credentials: 'include'")
+    if report["body"] is not None:
+        options.append(f"body: {js_string(report['body'])}")
+    init = ", {" + ", ".join(options) + "}" if options else ""
+    return f"fetch({js_string(report['url'])}{init})"
+
+
+def check_text(report):
+    """The report as the terminal shows it: each exchange, then the verdict."""
+    lines = [f"{fetch_call(report)} from a page on {report['origin']}"]
+    lines += [f"  note: {note}" for note in report["notes"]]
+    lines.append(f"A preflight first: {report['preflight']}." if report["preflight"]
+                 else "No preflight: a safelisted method, and only safelisted headers.")
+    for exchange in report["exchanges"]:
+        parts = urlsplit(exchange["url"])
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        lines += ["", f"> {exchange['method']} {target} HTTP/1.1", f"> Host: {parts.netloc}"]
+        lines += [f"> {name}: {value}" for name, value in exchange["request_headers"]
+                  if name not in ("User-Agent", "Accept")]
+        lines.append(f"< HTTP/1.1 {exchange['status']} {exchange['reason']}")
+        shown = [(name, value) for name, value in exchange["response_headers"]
+                 if name.lower().startswith("access-control-") or name.lower() in SHOWN_RESPONSE_HEADERS]
+        lines += [f"< {name}: {value}" for name, value in shown]
+        if not any(name.lower().startswith("access-control-") for name, _ in shown):
+            lines.append("< (no Access-Control-* header)")
+        if exchange is not report["exchanges"][-1] and exchange["verdict"]:
+            lines.append(f"  {exchange['verdict']}")
+    lines += ["", report["verdict"]]
+    if report["readable_headers"] is not None:
+        lines.append("script can read the headers: " + (", ".join(report["readable_headers"]) or "none"))
+    return "\n".join(lines)
+
+
+def check_json(report):
+    """The report as one JSON object; header lists stay lists of [name, value]."""
+    return json.dumps(report, indent=2)
+
+
+def parse_check_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="cors_demo.py check", add_help=False,
+        usage="python cors_demo.py check URL --origin ORIGIN [--method M] "
+              "[--header NAME:VALUE]... [--credentials] [--body DATA] [--timeout S] [--json]")
+    parser.add_argument("-h", "--help", action=PrintHelp)
+    parser.add_argument("url")
+    parser.add_argument("--origin", required=True)
+    parser.add_argument("--method", default="GET")
+    parser.add_argument("--header", action="append", default=[], type=header_argument,
+                        dest="headers")
+    parser.add_argument("--credentials", action="store_true")
+    parser.add_argument("--body")
+    parser.add_argument("--timeout", type=float, default=CHECK_TIMEOUT)
+    parser.add_argument("--json", action="store_true")
+    return parser.parse_args(argv)
+
+
+def header_argument(text):
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: write a header as NAME:VALUE")
+    return name.strip(), value.strip(" \t")
+
+
+def check_main(argv):
+    """Exit status: 0 a browser lets the page read it, 1 blocked, 2 could not ask."""
+    args = parse_check_args(argv)
+    try:
+        report = check(args.url, args.origin, args.method, args.headers, args.credentials,
+                       args.body, args.timeout)
+    except CannotAsk as error:
+        if args.json:
+            print(json.dumps({"url": args.url, "origin": args.origin, "allowed": None,
+                              "verdict": f"could not ask: {error}"}, indent=2))
+        else:
+            print(f"could not ask: {error}", file=sys.stderr)
+        return 2
+    print(check_json(report) if args.json else check_text(report))
+    return 0 if report["allowed"] else 1
+
+
 # ---------------------------------------------------------------- command line
 
 class PrintHelp(argparse.Action):
@@ -2404,7 +2796,10 @@ def stop_on_sigterm(signum, frame):
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["check"]:
+        return check_main(argv[1:])
+    args = parse_args(argv)
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         return serve(args)

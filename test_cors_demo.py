@@ -6,8 +6,9 @@ cannot say what we need to send (folded headers, broken request lines,
 slow clients). Run: python -m unittest -v
 """
 
-import http.client
 import contextlib
+import http.client
+import http.server
 import io
 import json
 import os
@@ -15,16 +16,18 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import unittest
-from unittest import mock
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
+from unittest import mock
 
 import cors_demo
 from cors_demo import Verdict, browser_verdict, cors_check, preflight_check
@@ -1152,6 +1155,316 @@ class TestPolicy(unittest.TestCase):
         raw = cors_demo.render(204, {"Vary": "Origin"}, b"")
         self.assertNotIn(b"Content-Length", raw)
         self.assertTrue(raw.endswith(b"Vary: Origin\r\n\r\n"))
+
+
+# ---------------------------------------------------------------- check
+
+class TestCheckRules(unittest.TestCase):
+    """The Fetch standard's request-side rules, no sockets."""
+
+    def test_safelisted_request_headers(self):
+        cases = [("Accept", "*/*", True), ("Accept", "a" * 128, True), ("Accept", "a" * 129, False),
+                 ("Accept", "x(y)", False), ("Accept-Language", "en-US,en;q=0.9", True),
+                 ("Accept-Language", "en(us)", False), ("Content-Language", "de", True),
+                 ("Content-Type", "text/plain;charset=UTF-8", True),
+                 ("Content-Type", "multipart/form-data; boundary=x", True),
+                 ("Content-Type", "application/x-www-form-urlencoded", True),
+                 ("Content-Type", "application/json", False),
+                 ("Content-Type", "text/plain, application/json", False),
+                 ("Range", "bytes=0-10", True), ("Range", "bytes=0-1,3-4", False),
+                 ("X-Demo", "1", False), ("Authorization", "Bearer x", False)]
+        for name, value, expected in cases:
+            with self.subTest(name=name, value=value[:30]):
+                self.assertIs(cors_demo.safelisted(name, value), expected)
+
+    def test_unsafe_names_are_lower_case_sorted_and_unique(self):
+        names = cors_demo.unsafe_header_names([("X-B", "1"), ("Accept", "*/*"), ("x-a", "1"),
+                                               ("X-A", "2"), ("Content-Type", "application/json")])
+        self.assertEqual(names, ["content-type", "x-a", "x-b"])
+
+    def test_preflight_reasons(self):
+        self.assertIsNone(cors_demo.preflight_reason("GET", []))
+        self.assertIsNone(cors_demo.preflight_reason("POST", [("Content-Type", "text/plain")]))
+        self.assertIn("PUT is not GET, HEAD or POST", cors_demo.preflight_reason("PUT", []))
+        self.assertIn("x-demo", cors_demo.preflight_reason("GET", [("X-Demo", "1")]))
+
+    def test_methods_are_normalized_as_fetch_does(self):
+        self.assertEqual(cors_demo.normalize_method("delete"), "DELETE")
+        self.assertEqual(cors_demo.normalize_method("patch"), "patch")
+
+    def test_readable_headers(self):
+        headers = [("Content-Type", "text/plain"), ("X-A", "1"), ("X-B", "2"), ("Set-Cookie", "a=b"),
+                   ("Access-Control-Expose-Headers", "X-A")]
+        self.assertEqual(cors_demo.readable_headers(headers, False), ["content-type", "x-a"])
+        star = headers[:-1] + [("Access-Control-Expose-Headers", "*")]
+        self.assertEqual(cors_demo.readable_headers(star, False),
+                         ["content-type", "x-a", "x-b", "access-control-expose-headers"])
+        self.assertEqual(cors_demo.readable_headers(star, True), ["content-type"])
+
+    def test_origin_of_a_url(self):
+        self.assertEqual(cors_demo.origin_of("HTTP://Example.COM:80/a?b"), "http://example.com")
+        self.assertEqual(cors_demo.origin_of("https://a.example:8443/"), "https://a.example:8443")
+        self.assertEqual(cors_demo.origin_of("http://[::1]:8000/"), "http://[::1]:8000")
+
+
+class TestCheckAgainstTheDemo(ServerTestCase):
+    """check against every route of the demo: one row per verdict reason."""
+
+    def check(self, path, origin=PAGE, **options):
+        return cors_demo.check(self.api + path, origin, timeout=5, **options)
+
+    def test_each_route_and_reason(self):
+        cases = [  # path, options, allowed, words in the verdict, methods sent
+            ("/", {}, False, "no Access-Control-Allow-Origin header", ["GET"]),
+            ("/allow-cors", {}, True, "a browser lets the page read this", ["GET"]),
+            ("/allow-cors", {"credentials": True}, False, "* does not cover a request with credentials", ["GET"]),
+            ("/allow-origin", {}, True, "a browser lets the page read this", ["GET"]),
+            ("/allow-credentials", {"credentials": True}, True, "a browser lets the page read this", ["GET"]),
+            ("/allow-origin", {"credentials": True}, False, "no Access-Control-Allow-Credentials: true", ["GET"]),
+            ("/cors?allow-origin=https://google.com", {}, False,
+             f"Access-Control-Allow-Origin: https://google.com but the page is {PAGE}", ["GET"]),
+            ("/cors?allow-origin=origin&allow-credentials=TRUE", {"credentials": True}, False,
+             "only the exact value true", ["GET"]),
+            ("/data", {"method": "DELETE"}, True, "a browser lets the page read this", ["OPTIONS", "DELETE"]),
+            ("/data", {"method": "POST", "headers": [("Content-Type", "application/json")],
+                       "body": '{"text": "from check"}'}, True, "read this", ["OPTIONS", "POST"]),
+            ("/data", {"method": "PUT"}, False, "preflight response has no Access-Control-Allow-Origin",
+             ["OPTIONS"]),
+            ("/data", {"headers": [("X-Other", "1")]}, False, "the GET is never sent", ["OPTIONS"]),
+            ("/cors?allow-origin=*&allow-methods=GET", {"method": "PUT"}, False,
+             "PUT is not in the preflight's Access-Control-Allow-Methods (GET)", ["OPTIONS"]),
+            ("/cors?allow-origin=*&allow-methods=PUT", {"method": "PUT", "headers": [("X-A", "1")]},
+             False, "header x-a is not in the preflight's Access-Control-Allow-Headers (none)", ["OPTIONS"]),
+            ("/cors?allow-origin=*&allow-methods=PUT&preflight-status=500", {"method": "PUT"}, False,
+             "the preflight got status 500", ["OPTIONS"]),
+            ("/cors?allow-origin=*&allow-headers=*", {"headers": [("Authorization", "x")]}, False,
+             "does not cover Authorization", ["OPTIONS"]),
+            ("/allow-origin", {"origin": OTHER}, False, "no Access-Control-Allow-Origin", ["GET"]),
+        ]
+        for path, options, allowed, words, methods in cases:
+            origin = options.pop("origin", PAGE)
+            with self.subTest(path=path, **{k: str(v) for k, v in options.items()}):
+                report = self.check(path, origin, **options)
+                self.assertIs(report["allowed"], allowed)
+                self.assertIn(words, report["verdict"])
+                self.assertEqual([e["method"] for e in report["exchanges"]], methods)
+
+    def test_preflight_asks_as_a_browser_does_without_cookies(self):
+        report = self.check("/cors?allow-origin=origin&allow-credentials=true&allow-methods=DELETE"
+                            "&allow-headers=content-type,x-demo", method="DELETE", credentials=True,
+                            headers=[("X-Demo", "1"), ("Content-Type", "application/json"),
+                                     ("Cookie", "cors_demo=1")])
+        preflight, actual = report["exchanges"]
+        sent = dict(preflight["request_headers"])
+        self.assertEqual(sent["Access-Control-Request-Method"], "DELETE")
+        self.assertEqual(sent["Access-Control-Request-Headers"], "content-type,x-demo")
+        self.assertNotIn("Cookie", sent)
+        self.assertEqual(dict(actual["request_headers"])["Cookie"], "cors_demo=1")
+
+    def test_readable_headers_follow_expose_headers(self):
+        report = self.check("/data")
+        self.assertIn("x-demo-count", report["readable_headers"])
+        self.assertNotIn("x-demo-hidden", report["readable_headers"])
+
+    def test_headers_a_page_cannot_set_are_dropped_and_said(self):
+        report = self.check("/allow-cors", headers=[("Cookie", "a=b"), ("Origin", "http://x")])
+        sent = [name for name, _ in report["exchanges"][0]["request_headers"]]
+        self.assertNotIn("Cookie", sent)
+        self.assertEqual(sent.count("Origin"), 1)
+        self.assertEqual(len(report["notes"]), 2)
+
+    def test_what_fetch_refuses_cannot_be_asked(self):
+        for options in ({"method": "TRACE"}, {"method": "GET", "body": "x"}, {"method": "bad method"},
+                        {"headers": [("X-A", "a\r\nb")]}):
+            with self.subTest(**{k: str(v) for k, v in options.items()}):
+                with self.assertRaises(cors_demo.CannotAsk):
+                    self.check("/allow-cors", **options)
+
+
+TEST_CERTIFICATE = """\
+-----BEGIN CERTIFICATE-----
+MIIBjzCCATagAwIBAgIUEEdrLauBYgKyIJcD9f81+r0mejYwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTEyNDE2MTg0MloYDzIxMjYxMDMx
+MTYxODQyWjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAQ14sqlfo1GYCI9RoKePq72atmTyNSsKjc2QPQnUkIpT4iainPFhDXF
+cByhf7C9SrXVSr718K7c5dt+lpFnhpioo2QwYjAdBgNVHQ4EFgQUlYDaMysOIzfJ
+tA203PhkyzcBHVowHwYDVR0jBBgwFoAUlYDaMysOIzfJtA203PhkyzcBHVowDwYD
+VR0TAQH/BAUwAwEB/zAPBgNVHREECDAGhwR/AAABMAoGCCqGSM49BAMCA0cAMEQC
+IBUPtNiGXKUY1Efi4qOTzZ7mUVLZQONlwywWL4/JG80SAiAVyz22Uc5ljc8oXvpE
+43zyJ9+SEIE+FoS6CmZRHJfcOg==
+-----END CERTIFICATE-----
+-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgk0Fo9ez5IJTp61cj
+DzHFQy6RlFz04EPIqA6jtPdY73ehRANCAAQ14sqlfo1GYCI9RoKePq72atmTyNSs
+Kjc2QPQnUkIpT4iainPFhDXFcByhf7C9SrXVSr718K7c5dt+lpFnhpio
+-----END PRIVATE KEY-----
+"""
+
+
+class Canned(http.server.BaseHTTPRequestHandler):
+    """Answers the preflight and the request with fixed, deliberately wrong, headers."""
+    protocol_version = "HTTP/1.1"
+    answers = {}     # (method or "preflight", path) -> (status, [(name, value)])
+
+    def answer(self):
+        kind = "preflight" if "Access-Control-Request-Method" in self.headers else self.command
+        status, headers = self.answers.get((kind, self.path.split("?")[0]), (404, []))
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(status)
+        for name, value in headers:
+            value = value.replace("{origin}", self.headers.get("Origin", ""))
+            self.send_header(name, value)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = do_PUT = do_OPTIONS = answer
+
+    def log_message(self, format, *args):
+        pass
+
+
+class CannedServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass      # the TLS test's handshake fails on purpose
+
+
+class TestCheckAgainstWrongServers(unittest.TestCase):
+    """check against small servers that get CORS wrong in the ways people do."""
+
+    @classmethod
+    def setUpClass(cls):
+        ok = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Methods", "PUT")]
+        Canned.answers = {
+            ("GET", "/two-origins"): (200, [("Access-Control-Allow-Origin", PAGE),
+                                            ("Access-Control-Allow-Origin", "http://other.example")]),
+            ("GET", "/star-with-credentials"): (200, [("Access-Control-Allow-Origin", "*"),
+                                                      ("Access-Control-Allow-Credentials", "true")]),
+            ("GET", "/trailing-slash"): (200, [("Access-Control-Allow-Origin", PAGE + "/")]),
+            ("preflight", "/preflight-redirect"): (302, ok + [("Location", "/elsewhere")]),
+            ("preflight", "/preflight-403"): (403, ok),
+            ("GET", "/credentials-upper"): (200, [("Access-Control-Allow-Origin", "{origin}"),
+                                                  ("Access-Control-Allow-Credentials", "TRUE")]),
+            ("GET", "/redirect"): (307, [("Access-Control-Allow-Origin", "*"), ("Location", "/final")]),
+            ("GET", "/final"): (200, [("Access-Control-Allow-Origin", "*")]),
+            ("GET", "/redirect-bare"): (302, [("Location", "/final")]),
+            ("GET", "/hang"): (200, []),
+        }
+        cls.server = CannedServer(("127.0.0.1", 0), Canned)
+        cls.url = f"http://127.0.0.1:{cls.server.server_port}"
+        cls.thread = threading.Thread(target=cls.server.serve_forever, args=(0.05,), daemon=True)
+        cls.thread.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.shutdown()
+        cls.server.server_close()
+        cls.thread.join()
+
+    def test_wrong_headers_give_the_browsers_reason(self):
+        cases = [  # path, options, words in the verdict
+            ("/two-origins", {}, "it may hold one origin, and here it holds several"),
+            ("/star-with-credentials", {"credentials": True}, "* does not cover a request with credentials"),
+            ("/trailing-slash", {}, "an origin has no trailing slash"),
+            ("/preflight-redirect", {"method": "PUT"}, "status 302; a preflight needs an ok status"),
+            ("/preflight-403", {"method": "PUT"}, "the preflight got status 403"),
+            ("/credentials-upper", {"credentials": True}, "Access-Control-Allow-Credentials: TRUE"),
+            ("/redirect-bare", {}, "the redirect response has no Access-Control-Allow-Origin"),
+        ]
+        for path, options, words in cases:
+            with self.subTest(path=path):
+                report = cors_demo.check(self.url + path, PAGE, timeout=5, **options)
+                self.assertFalse(report["allowed"])
+                self.assertTrue(report["verdict"].startswith("blocked: "))
+                self.assertIn(words, report["verdict"])
+
+    def test_preflight_redirect_is_not_followed(self):
+        report = cors_demo.check(self.url + "/preflight-redirect", PAGE, "PUT", timeout=5)
+        self.assertEqual([e["method"] for e in report["exchanges"]], ["OPTIONS"])
+        self.assertIn("redirects to /elsewhere", report["verdict"])
+
+    def test_redirects_of_the_request_are_followed_and_shown(self):
+        report = cors_demo.check(self.url + "/redirect", PAGE, timeout=5)
+        self.assertTrue(report["allowed"])
+        self.assertEqual([e["url"] for e in report["exchanges"]],
+                         [self.url + "/redirect", self.url + "/final"])
+        self.assertIn("a browser follows it", report["exchanges"][0]["verdict"])
+
+    def test_no_answer_in_time_cannot_be_asked(self):
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.1", 0))
+            silent.listen()
+            with self.assertRaisesRegex(cors_demo.CannotAsk, "did not answer within 0.3 s"):
+                cors_demo.check(f"http://127.0.0.1:{silent.getsockname()[1]}/", PAGE, timeout=0.3)
+
+    def test_untrusted_certificate_cannot_be_asked(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".pem") as pem:
+            pem.write(TEST_CERTIFICATE)
+            pem.flush()
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(pem.name)
+        server = CannedServer(("127.0.0.1", 0), Canned)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+        thread.start()
+        try:
+            with self.assertRaisesRegex(cors_demo.CannotAsk, "certificate is not trusted"):
+                cors_demo.check(f"https://127.0.0.1:{server.server_port}/final", PAGE, timeout=5)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+
+
+class TestCheckCommand(ServerTestCase):
+    """python cors_demo.py check: what it prints and its exit status."""
+
+    def run_check(self, *args):
+        return run_cli("check", *args)
+
+    def test_allowed_prints_the_exchange_and_exits_0(self):
+        result = self.run_check(self.api + "/allow-origin", "--origin", PAGE)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("> GET /allow-origin HTTP/1.1", result.stdout)
+        self.assertIn(f"> Origin: {PAGE}", result.stdout)
+        self.assertIn(f"< Access-Control-Allow-Origin: {PAGE}", result.stdout)
+        self.assertIn("a browser lets the page read this", result.stdout)
+        self.assertIn("script can read the headers: content-type, content-length", result.stdout)
+
+    def test_blocked_by_the_preflight_exits_1(self):
+        result = self.run_check(self.api + "/data", "--origin", PAGE, "--method", "PUT")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("A preflight first: PUT is not GET, HEAD or POST.", result.stdout)
+        self.assertIn("> Access-Control-Request-Method: PUT", result.stdout)
+        self.assertIn("blocked: the preflight response has no Access-Control-Allow-Origin header; "
+                      "the PUT is never sent", result.stdout)
+
+    def test_json_is_one_object_with_the_same_verdict(self):
+        result = self.run_check(self.api + "/data", "--origin", PAGE, "--method", "DELETE",
+                                "--header", "X-Demo: 1", "--json")
+        self.assertEqual(result.returncode, 0)
+        report = json.loads(result.stdout)
+        self.assertTrue(report["allowed"])
+        self.assertEqual([e["kind"] for e in report["exchanges"]], ["preflight", "request"])
+        self.assertEqual(report["verdict"], "a browser lets the page read this")
+
+    def test_could_not_ask_is_one_line_and_exits_2(self):
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            port = closed.getsockname()[1]
+        for args in (["ftp://example.com/", "--origin", PAGE], ["not a url", "--origin", PAGE],
+                     [f"http://127.0.0.1:{port}/", "--origin", PAGE],
+                     [self.api + "/", "--origin", "http://a.example/"]):
+            with self.subTest(args=args):
+                result = self.run_check(*args)
+                self.assertEqual(result.returncode, 2)
+                self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+                self.assertTrue(result.stderr.startswith("could not ask: "))
+                self.assertNotIn("Traceback", result.stderr)
+        result = self.run_check(f"http://127.0.0.1:{port}/", "--origin", PAGE, "--json")
+        self.assertEqual(result.returncode, 2)
+        self.assertIsNone(json.loads(result.stdout)["allowed"])
 
 
 # ---------------------------------------------------------------- the command line
