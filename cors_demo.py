@@ -408,10 +408,9 @@ def browser_verdict(origin, status, headers, credentials=None, preflight=None,
 class HTTPError(Exception):
     """A request refused with a status and a message a person can act on."""
 
-    def __init__(self, status, message, close=False, headers=None):
+    def __init__(self, status, message, headers=None):
         super().__init__(message)
         self.status = status
-        self.close = close            # the framing is broken: nothing after it can be read
         self.headers = headers or {}
 
 
@@ -464,22 +463,20 @@ def parse_request_line(line):
     parts = line.split(" ")
     if len(parts) != 3:
         raise HTTPError(HTTPStatus.BAD_REQUEST,
-                        "a request line is METHOD /path HTTP/1.1, single spaces between",
-                        close=True)
+                        "a request line is METHOD /path HTTP/1.1, single spaces between")
     method, target, version = parts
     if not TOKEN.fullmatch(method):
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "the method is not a token", close=True)
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "the method is not a token")
     if not TARGET.fullmatch(target):
         raise HTTPError(HTTPStatus.BAD_REQUEST, "the request target holds a character that "
-                        "is not visible ASCII", close=True)
+                        "is not visible ASCII")
     if version not in ("HTTP/1.1", "HTTP/1.0"):
         match = re.fullmatch(r"HTTP/([0-9])\.[0-9]", version)
         if not match:
-            raise HTTPError(HTTPStatus.BAD_REQUEST, "the version must be HTTP/1.1 or HTTP/1.0",
-                            close=True)
+            raise HTTPError(HTTPStatus.BAD_REQUEST, "the version must be HTTP/1.1 or HTTP/1.0")
         if match[1] != "1":
             raise HTTPError(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
-                            "this server speaks HTTP/1.1", close=True)
+                            "this server speaks HTTP/1.1")
         version = "HTTP/1.1"      # a later 1.x is read as 1.1 (RFC 9110, 2.5)
     return method, target, version
 
@@ -499,7 +496,7 @@ def split_target(method, target):
         if parts and parts.netloc:
             return parts.path or "/", parts.query
     raise HTTPError(HTTPStatus.BAD_REQUEST, "the request target must be a path such as "
-                    "/allow-cors", close=True)
+                    "/allow-cors")
 
 
 def parse_header_line(line):
@@ -507,15 +504,15 @@ def parse_header_line(line):
     characters were refused for the whole head already (ALLOWED_IN_HEAD)."""
     if len(line) > MAX_LINE:
         raise HTTPError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                        f"a header line is longer than {MAX_LINE} bytes", close=True)
+                        f"a header line is longer than {MAX_LINE} bytes")
     if line[:1] in (" ", "\t"):
         # obs-fold: Python's own parser would glue this line, CR LF and all, onto
         # the previous header's value. RFC 9112 5.2 lets a server refuse it.
         raise HTTPError(HTTPStatus.BAD_REQUEST, "a header line starts with whitespace "
-                        "(a folded header): send each header on one line", close=True)
+                        "(a folded header): send each header on one line")
     name, colon, value = line.partition(":")
     if not colon or not TOKEN.fullmatch(name):
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "a header line is not 'Name: value'", close=True)
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "a header line is not 'Name: value'")
     return name.lower(), value.strip(" \t")
 
 
@@ -894,45 +891,44 @@ def check_partial_head(buffer):
     if first < 0:
         if len(buffer) > MAX_LINE:
             raise HTTPError(HTTPStatus.REQUEST_URI_TOO_LONG,
-                            f"the request line is longer than {MAX_LINE} bytes", close=True)
+                            f"the request line is longer than {MAX_LINE} bytes")
         return
     if first > MAX_LINE + 1:
         raise HTTPError(HTTPStatus.REQUEST_URI_TOO_LONG,
-                        f"the request line is longer than {MAX_LINE} bytes", close=True)
+                        f"the request line is longer than {MAX_LINE} bytes")
     if len(buffer) - buffer.rfind(b"\n") - 1 > MAX_LINE:
         raise HTTPError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                        f"a header line is longer than {MAX_LINE} bytes", close=True)
+                        f"a header line is longer than {MAX_LINE} bytes")
     if buffer.count(b"\n") > MAX_HEADERS or len(buffer) > MAX_HEAD:
         raise HTTPError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                        f"more than {MAX_HEADERS} header lines or {MAX_HEAD} bytes of headers",
-                        close=True)
+                        f"more than {MAX_HEADERS} header lines or {MAX_HEAD} bytes of headers")
 
 
 def parse_head(head):
     """A request head (its lines, each ending in CRLF or LF) -> (Request, body length)."""
     if head.translate(None, ALLOWED_IN_HEAD) or head.count(b"\r") != head.count(b"\r\n"):
         raise HTTPError(HTTPStatus.BAD_REQUEST, "the request holds a control character "
-                        "(NUL, a CR that ends no line, an escape...)", close=True)
+                        "(NUL, a CR that ends no line, an escape...)")
     lines = head.decode("latin-1").replace("\r\n", "\n").split("\n")
     lines.pop()                                   # what follows the last LF: nothing
     if len(lines[0]) > MAX_LINE:
         raise HTTPError(HTTPStatus.REQUEST_URI_TOO_LONG,
-                        f"the request line is longer than {MAX_LINE} bytes", close=True)
+                        f"the request line is longer than {MAX_LINE} bytes")
     method, target, version = parse_request_line(lines[0])
     if len(lines) - 1 > MAX_HEADERS:
         raise HTTPError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                        f"more than {MAX_HEADERS} header lines", close=True)
+                        f"more than {MAX_HEADERS} header lines")
     headers = {}
     for line in lines[1:]:
         name, value = parse_header_line(line)
         if name in headers:
             if name in SINGLE_HEADERS:
-                raise HTTPError(HTTPStatus.BAD_REQUEST, f"more than one {name} header", close=True)
+                raise HTTPError(HTTPStatus.BAD_REQUEST, f"more than one {name} header")
             value = headers[name] + ("; " if name == "cookie" else ", ") + value
         headers[name] = value
     path, query = split_target(method, target)
     if version == "HTTP/1.1" and "host" not in headers:
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "an HTTP/1.1 request needs a Host header", close=True)
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "an HTTP/1.1 request needs a Host header")
     keep_alive = wants_keep_alive(version, headers.get("connection"))
     request = Request(method, target, path, query, headers, b"", version, keep_alive)
     return request, body_length(headers, version)
@@ -945,20 +941,20 @@ def body_length(headers, version):
     if "transfer-encoding" in headers:
         if length is not None:
             raise HTTPError(HTTPStatus.BAD_REQUEST, "Transfer-Encoding and Content-Length "
-                            "together make the body's end ambiguous", close=True)
+                            "together make the body's end ambiguous")
         raise HTTPError(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length; "
-                        "chunked bodies are not accepted here", close=True)
+                        "chunked bodies are not accepted here")
     expect = headers.get("expect")
     if expect is not None and version == "HTTP/1.1" and expect.lower() != "100-continue":
         raise HTTPError(HTTPStatus.EXPECTATION_FAILED,
-                        "the only expectation understood is 100-continue", close=True)
+                        "the only expectation understood is 100-continue")
     if length is None:
         return 0
     if not (length.isascii() and length.isdigit()):
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "Content-Length must be a number", close=True)
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "Content-Length must be a number")
     if len(length) > 9 or int(length) > MAX_BODY:
         raise HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                        f"the body is over {MAX_BODY} bytes", close=True)
+                        f"the body is over {MAX_BODY} bytes")
     return int(length)
 
 
