@@ -923,7 +923,8 @@ def parse_head(head):
         name, value = parse_header_line(line)
         if name in headers:
             if name in SINGLE_HEADERS:
-                raise HTTPError(HTTPStatus.BAD_REQUEST, f"more than one {name} header")
+                spelled = "-".join(part.capitalize() for part in name.split("-"))
+                raise HTTPError(HTTPStatus.BAD_REQUEST, f"more than one {spelled} header")
             value = headers[name] + ("; " if name == "cookie" else ", ") + value
         headers[name] = value
     path, query = split_target(method, target)
