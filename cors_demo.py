@@ -2472,31 +2472,17 @@ def check(url, origin, method="GET", headers=(), credentials=False, body=None,
         raise CannotAsk(f"{origin!r} is not an origin: write scheme://host[:port], or null")
     method, headers, body, notes, given = check_request(method, list(headers), credentials, body)
     report = {"url": url, "origin": origin, "method": method, "headers": given, "body": body,
-              "credentials": credentials, "preflight": None, "notes": notes, "exchanges": [],
-              "allowed": False, "verdict": None, "readable_headers": None}
+              "credentials": credentials, "preflight": preflight_reason(method, headers),
+              "notes": notes, "exchanges": [], "allowed": False, "verdict": None,
+              "readable_headers": None}
     cookies = [pair for pair in headers if pair[0].lower() == "cookie"]
     headers = [pair for pair in headers if pair[0].lower() != "cookie"]
-    sender = origin
-    for hop in range(MAX_REDIRECTS + 1):
-        reason = preflight_reason(method, headers)
-        if hop == 0:
-            report["preflight"] = reason
-        if reason:
-            names = unsafe_header_names(headers)
-            asked = [("Origin", sender), ("Access-Control-Request-Method", method)]
-            if names:
-                asked.append(("Access-Control-Request-Headers", ",".join(names)))
-            exchange = record_exchange(report, "preflight", "OPTIONS", url,
-                                       asked + [("Accept", "*/*"), ("User-Agent", USER_AGENT)],
-                                       None, timeout)
-            why = preflight_check(sender, method, names, credentials, exchange["status"],
-                                  exchange["response_headers"])
-            if why and exchange["status"] in REDIRECTS:
-                why += f" (it redirects to {get_header(exchange['response_headers'], 'Location')}, " \
-                       "and a browser follows no redirect of a preflight)"
-            if why:
-                return verdict_of(report, exchange, "blocked: " + why + f"; the {method} is never sent")
-            exchange["verdict"] = f"preflight passed: a browser now sends the {method} request"
+    sender = origin          # the Origin sent: null once a redirect has crossed origins
+    for _ in range(MAX_REDIRECTS + 1):
+        if preflight_reason(method, headers):
+            refused = ask_preflight(report, url, sender, method, headers, credentials, timeout)
+            if refused:
+                return refused
         sent = ([("Origin", sender)] + headers + (cookies if credentials else [])
                 + [("User-Agent", USER_AGENT)])
         if not any(name.lower() == "accept" for name, _ in sent):
@@ -2509,30 +2495,56 @@ def check(url, origin, method="GET", headers=(), credentials=False, body=None,
                          "the redirect response" if redirect else "the response")
         if why and sender != origin:
             why += " (after a redirect to another origin, a browser sends Origin: null)"
+        if why:
+            return verdict_of(report, exchange, "blocked: " + why)
         if not redirect:
-            if why:
-                return verdict_of(report, exchange, "blocked: " + why)
             report["readable_headers"] = readable_headers(received, credentials)
             report["allowed"] = True
             return verdict_of(report, exchange, "a browser lets the page read this")
+        next_url = urllib.parse.urljoin(url, location)
+        why = redirect_refused(next_url)
         if why:
             return verdict_of(report, exchange, "blocked: " + why)
-        next_url = urllib.parse.urljoin(url, location)
-        if urlsplit(next_url).scheme not in ("http", "https"):
-            return verdict_of(report, exchange, f"blocked: it redirects to {next_url}, which is not http(s)")
-        if urlsplit(next_url).username is not None or urlsplit(next_url).password is not None:
-            return verdict_of(report, exchange, "blocked: it redirects to a URL with a user name or "
-                                                "password, which a CORS request may not follow")
         if origin_of(next_url) != origin_of(url) and sender != origin_of(url):
-            sender = "null"      # a redirect across origins: the next hops see Origin: null
+            sender = "null"
         if (exchange["status"] in (301, 302) and method == "POST") or \
                 (exchange["status"] == 303 and method not in ("GET", "HEAD")):
-            method, body = "GET", None
+            method, body = "GET", None       # as browsers turn these redirects into a GET
             headers = [pair for pair in headers if pair[0].lower() not in BODY_HEADERS]
         exchange["verdict"] = f"redirect passed the CORS check: a browser follows it to {next_url}"
         url = next_url
     return verdict_of(report, report["exchanges"][-1],
                       f"blocked: more than {MAX_REDIRECTS} redirects")
+
+
+def ask_preflight(report, url, sender, method, headers, credentials, timeout):
+    """Send the preflight a browser would; the report if it stops there, else None."""
+    names = unsafe_header_names(headers)
+    asked = [("Origin", sender), ("Access-Control-Request-Method", method)]
+    if names:
+        asked.append(("Access-Control-Request-Headers", ",".join(names)))
+    exchange = record_exchange(report, "preflight", "OPTIONS", url,
+                               asked + [("Accept", "*/*"), ("User-Agent", USER_AGENT)],
+                               None, timeout)
+    why = preflight_check(sender, method, names, credentials, exchange["status"],
+                          exchange["response_headers"])
+    if not why:
+        exchange["verdict"] = f"preflight passed: a browser now sends the {method} request"
+        return None
+    if exchange["status"] in REDIRECTS:
+        location = get_header(exchange["response_headers"], "Location")
+        why += f" (it redirects to {location}, and a browser follows no redirect of a preflight)"
+    return verdict_of(report, exchange, f"blocked: {why}; the {method} is never sent")
+
+
+def redirect_refused(next_url):
+    """Why a browser would not follow a CORS request's redirect to next_url, or None."""
+    parts = urlsplit(next_url)
+    if parts.scheme not in ("http", "https"):
+        return f"it redirects to {next_url}, which is not http(s)"
+    if parts.username is not None or parts.password is not None:
+        return "it redirects to a URL with a user name or password, which a CORS request may not follow"
+    return None
 
 
 def record_exchange(report, kind, method, url, headers, body, timeout):
