@@ -1153,6 +1153,8 @@ class Loop:
         self.now = time.monotonic()
         self.paused = []                    # listeners resting after the process ran out of files
         self.warned = False
+        self.sweep_every = min(0.25, timeout / 4)
+        self.next_sweep = 0.0
         self._stopping = False
         self._wake, self._waker = socket.socketpair()
         self._wake.setblocking(False)
@@ -1163,25 +1165,30 @@ class Loop:
         self.selector.register(listener.sock, selectors.EVENT_READ, listener)
 
     def run(self):
-        sweep_every = min(0.25, self.timeout / 4)
-        next_sweep = 0.0
         while not self._stopping:
-            events = self.selector.select(sweep_every)
-            self.now = time.monotonic()
-            for key, mask in events:
-                target = key.data
-                if target is None:
-                    self._wake.recv(64)
-                elif isinstance(target, Listener):
-                    self.accept(target)
-                else:
-                    self.handle(target, mask)
-            if self.now >= next_sweep:
-                self.sweep()
-                next_sweep = self.now + sweep_every
-            if self.demo.unsaid:
-                self.demo.flush()
+            try:
+                self.turn()
+            except Exception:     # a bug outside any one connection: say it, keep serving
+                traceback.print_exc()
         self.shut()
+
+    def turn(self):
+        """Wait for sockets to be ready, serve them, and every so often time out the slow."""
+        events = self.selector.select(self.sweep_every)
+        self.now = time.monotonic()
+        for key, mask in events:
+            target = key.data
+            if target is None:
+                self._wake.recv(64)
+            elif isinstance(target, Listener):
+                self.accept(target)
+            else:
+                self.handle(target, mask)
+        if self.now >= self.next_sweep:
+            self.sweep()
+            self.next_sweep = self.now + self.sweep_every
+        if self.demo.unsaid:
+            self.demo.flush()
 
     def handle(self, connection, mask):
         try:
@@ -1204,20 +1211,25 @@ class Loop:
                 self.selector.unregister(listener.sock)
                 self.paused.append(listener)
                 return
-            sock.setblocking(False)
-            # One send per answer already; without this, Nagle's algorithm would
-            # still hold a small answer back until the client's delayed ACK.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if len(self.connections) >= self.max_connections:
                 self.refuse(sock)
                 continue
-            connection = Connection(self, sock, peer, listener)
+            try:
+                sock.setblocking(False)
+                # One send per answer already; without this, Nagle's algorithm would
+                # still hold a small answer back until the client's delayed ACK.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                connection = Connection(self, sock, peer, listener)
+                self.selector.register(sock, selectors.EVENT_READ, connection)
+            except OSError:       # reset before it could be served: nothing to answer
+                sock.close()
+                continue
             self.connections.add(connection)
-            self.selector.register(sock, selectors.EVENT_READ, connection)
 
     def refuse(self, sock):
         """Over the cap: 503 with Retry-After, and close. A flood of idle clients
         then costs a file descriptor each for TIMEOUT seconds, and no more."""
+        sock.setblocking(False)
         response = error_response(HTTPStatus.SERVICE_UNAVAILABLE,
                                   f"more than {self.max_connections} open connections; "
                                   "try again in a second", {"Retry-After": "1"})

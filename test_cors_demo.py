@@ -879,6 +879,22 @@ class TestConnections(unittest.TestCase):
             for sock in idle:
                 sock.close()
 
+    def test_a_bug_outside_any_connection_is_said_and_the_server_goes_on(self):
+        demo = self.start(timeout=0.4)       # sweeps every 0.1 s
+        err, failures = io.StringIO(), []
+        original = cors_demo.Loop.sweep
+
+        def failing_once(loop):
+            if not failures:
+                failures.append(1)
+                raise RuntimeError("a bug in the sweep")
+            return original(loop)
+
+        with contextlib.redirect_stderr(err), mock.patch.object(cors_demo.Loop, "sweep", failing_once):
+            self.wait_for(lambda: failures and "RuntimeError" in err.getvalue(), "the bug to happen")
+            self.assertEqual(fetch(demo.api_url, "/allow-cors").status, 200)
+        self.assertEqual(err.getvalue().count("Traceback"), 1)
+
     def test_clients_that_vanish_get_a_quiet_line_and_no_traceback(self):
         out, err = io.StringIO(), io.StringIO()
         demo = self.start(out=out)
