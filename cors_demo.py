@@ -448,6 +448,16 @@ NO_BODY = frozenset({204, 304})   # statuses sent with neither body nor Content-
 REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
+def request_line_too_long():
+    return HTTPError(HTTPStatus.REQUEST_URI_TOO_LONG,
+                     f"the request line is longer than {MAX_LINE} bytes")
+
+
+def header_line_too_long():
+    return HTTPError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                     f"a header line is longer than {MAX_LINE} bytes")
+
+
 def json_body(value):
     return (json.dumps(value) + "\n").encode()
 
@@ -503,8 +513,7 @@ def parse_header_line(line):
     """'Name: value' -> ('name', 'value'); HTTPError 400 if malformed. Control
     characters were refused for the whole head already (ALLOWED_IN_HEAD)."""
     if len(line) > MAX_LINE:
-        raise HTTPError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                        f"a header line is longer than {MAX_LINE} bytes")
+        raise header_line_too_long()
     if line[:1] in (" ", "\t"):
         # obs-fold: Python's own parser would glue this line, CR LF and all, onto
         # the previous header's value. RFC 9112 5.2 lets a server refuse it.
@@ -890,15 +899,12 @@ def check_partial_head(buffer):
     first = buffer.find(b"\n")
     if first < 0:
         if len(buffer) > MAX_LINE:
-            raise HTTPError(HTTPStatus.REQUEST_URI_TOO_LONG,
-                            f"the request line is longer than {MAX_LINE} bytes")
+            raise request_line_too_long()
         return
     if first > MAX_LINE + 1:
-        raise HTTPError(HTTPStatus.REQUEST_URI_TOO_LONG,
-                        f"the request line is longer than {MAX_LINE} bytes")
+        raise request_line_too_long()
     if len(buffer) - buffer.rfind(b"\n") - 1 > MAX_LINE:
-        raise HTTPError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                        f"a header line is longer than {MAX_LINE} bytes")
+        raise header_line_too_long()
     if buffer.count(b"\n") > MAX_HEADERS or len(buffer) > MAX_HEAD:
         raise HTTPError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
                         f"more than {MAX_HEADERS} header lines or {MAX_HEAD} bytes of headers")
@@ -912,8 +918,7 @@ def parse_head(head):
     lines = head.decode("latin-1").replace("\r\n", "\n").split("\n")
     lines.pop()                                   # what follows the last LF: nothing
     if len(lines[0]) > MAX_LINE:
-        raise HTTPError(HTTPStatus.REQUEST_URI_TOO_LONG,
-                        f"the request line is longer than {MAX_LINE} bytes")
+        raise request_line_too_long()
     method, target, version = parse_request_line(lines[0])
     if len(lines) - 1 > MAX_HEADERS:
         raise HTTPError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
