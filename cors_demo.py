@@ -97,6 +97,10 @@ from urllib.parse import parse_qsl, urlsplit
 __version__ = "1.0.0"
 
 
+##############################################################################
+# PART 1. THE LESSON: what the API sends, and why
+##############################################################################
+
 # ---------------------------------------------------------------- constants
 
 HOST = "127.0.0.1"    # loopback: a demo is not on the network unless asked to be
@@ -264,146 +268,7 @@ def cors_query_headers(params, origin, preflight):
     return headers
 
 
-# ---------------------------------------------------------------- the browser's verdict
-# What a browser does with a response, by the Fetch standard's CORS check and
-# CORS-preflight fetch. Headers are (name, value) pairs, as they arrived.
-
-class Verdict(NamedTuple):
-    allowed: Optional[bool]   # None: not a CORS request, so no CORS check applies
-    text: str                 # "a browser lets the page read this", or "blocked: why"
-    with_credentials: Optional[str] = None   # the verdict with credentials, when unknown and different
-
-
-def get_header(headers, name):
-    """Fetch's 'get': every value of name, joined by ', '; None if absent."""
-    name = name.lower()
-    values = [value.strip(" \t") for key, value in headers if key.lower() == name]
-    return ", ".join(values) if values else None
-
-
-def allow_list(headers, name):
-    """Fetch's 'extract header list values' for an Allow-Methods or Allow-Headers:
-    the items, [] if absent, None if an item is not a token (a network error)."""
-    value = get_header(headers, name)
-    items = [item.strip(" \t") for item in (value or "").split(",")]
-    items = [item for item in items if item]
-    if not all(TOKEN.fullmatch(item) for item in items):
-        return None
-    return items
-
-
-def cors_check(origin, credentials, headers, what="the response"):
-    """The Fetch standard's CORS check: None if it passes, else why not."""
-    allow_origin = get_header(headers, "Access-Control-Allow-Origin")
-    if allow_origin is None:
-        return f"{what} has no Access-Control-Allow-Origin header"
-    if allow_origin == "*":
-        if not credentials:
-            return None
-        return (f"{what} has Access-Control-Allow-Origin: *, and * does not cover "
-                "a request with credentials")
-    if allow_origin != origin:
-        return origin_mismatch(allow_origin, origin, what)
-    if not credentials:
-        return None
-    allow_credentials = get_header(headers, "Access-Control-Allow-Credentials")
-    if allow_credentials == "true":
-        return None
-    if allow_credentials is None:
-        return f"{what} has no Access-Control-Allow-Credentials: true, which credentials need"
-    return (f"{what} has Access-Control-Allow-Credentials: {allow_credentials}, "
-            "and only the exact value true allows credentials")
-
-
-def origin_mismatch(allow_origin, origin, what):
-    """Why an Allow-Origin that is not '*' fails to match, with the usual cause."""
-    text = f"{what} has Access-Control-Allow-Origin: {allow_origin} but the page is {origin}"
-    if "," in allow_origin:
-        return text + " (it may hold one origin, and here it holds several)"
-    if allow_origin.rstrip("/") == origin:
-        return text + " (an origin has no trailing slash)"
-    if allow_origin.lower() == origin.lower():
-        return text + " (origins are compared exactly, case included)"
-    return text
-
-
-def preflight_check(origin, method, names, credentials, status, headers):
-    """The checks of a CORS-preflight fetch: None if the browser goes on to send
-    the actual request, else why it stops. names: the request's unsafe headers."""
-    what = "the preflight response"
-    if not 200 <= status <= 299:
-        return f"the preflight got status {status}; a preflight needs an ok status (200-299)"
-    reason = cors_check(origin, credentials, headers, what)
-    if reason:
-        return reason
-    methods = allow_list(headers, "Access-Control-Allow-Methods")
-    if methods is None:
-        return "the preflight's Access-Control-Allow-Methods is not a list of methods"
-    allowed_names = allow_list(headers, "Access-Control-Allow-Headers")
-    if allowed_names is None:
-        return "the preflight's Access-Control-Allow-Headers is not a list of header names"
-    if method not in methods and method not in SAFELISTED_METHODS:
-        if "*" not in methods:
-            listed = ", ".join(methods) or "none"
-            return f"{method} is not in the preflight's Access-Control-Allow-Methods ({listed})"
-        if credentials:
-            return ("* in Access-Control-Allow-Methods does not cover a request with "
-                    f"credentials; {method} must be listed by name")
-    lower = {name.lower() for name in allowed_names}
-    wildcard = "*" in lower and not credentials
-    for name in sorted(names, key=lambda n: n != "authorization"):   # Fetch checks it first
-        if name in lower or (wildcard and name != "authorization"):
-            continue
-        listed = ", ".join(allowed_names) or "none"
-        if "*" in lower and name == "authorization":
-            return "* in Access-Control-Allow-Headers does not cover Authorization; list it by name"
-        if "*" in lower:
-            return ("* in Access-Control-Allow-Headers does not cover a request with "
-                    f"credentials; {name} must be listed by name")
-        return f"header {name} is not in the preflight's Access-Control-Allow-Headers ({listed})"
-    return None
-
-
-def browser_verdict(origin, status, headers, credentials=None, preflight=None,
-                    mode=None, site=None):
-    """What a browser does with this response, as a Verdict.
-
-    preflight is None for an actual request, else (method, header names) that
-    the preflight asked for. credentials is True or False, or None when unknown:
-    then the verdict is for a fetch without credentials, and with_credentials
-    says what credentials would change. mode and site: Sec-Fetch-Mode and -Site.
-    """
-    if origin is None:
-        return Verdict(None, "no Origin: not a cross-origin request from a page, "
-                             "so CORS does not apply")
-    if mode is not None and mode != "cors":
-        return Verdict(None, f"Sec-Fetch-Mode: {mode}: not a CORS request, so the browser "
-                             "does not check CORS headers"
-                       + (" and gives the page an opaque response" if mode == "no-cors" else ""))
-    if site == "same-origin":
-        return Verdict(None, "a same-origin request: CORS does not apply")
-    if preflight:
-        method, names = preflight
-        passed = f"preflight passed: a browser now sends the {method} request"
-
-        def check(with_credentials):
-            return preflight_check(origin, method, names, with_credentials, status, headers)
-    else:
-        passed = "a browser lets the page read this"
-
-        def check(with_credentials):
-            return cors_check(origin, with_credentials, headers)
-    reason = check(bool(credentials))
-    if reason:
-        return Verdict(False, "blocked: " + reason)
-    if credentials is None:
-        reason = check(True)
-        if reason:
-            return Verdict(True, passed, "blocked: " + reason)
-    return Verdict(True, passed)
-
-
-# ---------------------------------------------------------------- HTTP pieces
+# ---------------------------------------------------------------- what a handler returns
 
 class HTTPError(Exception):
     """A request refused with a status and a message a person can act on."""
@@ -444,18 +309,6 @@ class Route(NamedTuple):
 
 
 ANY = "*"               # a route's method key that takes every method
-NO_BODY = frozenset({204, 304})   # statuses sent with neither body nor Content-Length
-REASONS = {status.value: status.phrase for status in HTTPStatus}
-
-
-def request_line_too_long():
-    return HTTPError(HTTPStatus.REQUEST_URI_TOO_LONG,
-                     f"the request line is longer than {MAX_LINE} bytes")
-
-
-def header_line_too_long():
-    return HTTPError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                     f"a header line is longer than {MAX_LINE} bytes")
 
 
 def json_body(value):
@@ -466,233 +319,6 @@ def error_response(status, message, headers=None):
     """A JSON error, with the headers given (the route's CORS headers, Allow...)."""
     return Response(int(status), {**(headers or {}), "Content-Type": JSON_TYPE},
                     json_body({"error": message}))
-
-
-def parse_request_line(line):
-    """'METHOD target HTTP/1.1' -> (method, target, version); HTTPError if not."""
-    parts = line.split(" ")
-    if len(parts) != 3:
-        raise HTTPError(HTTPStatus.BAD_REQUEST,
-                        "a request line is METHOD /path HTTP/1.1, single spaces between")
-    method, target, version = parts
-    if not TOKEN.fullmatch(method):
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "the method is not a token")
-    if not TARGET.fullmatch(target):
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "the request target holds a character that "
-                        "is not visible ASCII")
-    if version not in ("HTTP/1.1", "HTTP/1.0"):
-        match = re.fullmatch(r"HTTP/([0-9])\.[0-9]", version)
-        if not match:
-            raise HTTPError(HTTPStatus.BAD_REQUEST, "the version must be HTTP/1.1 or HTTP/1.0")
-        if match[1] != "1":
-            raise HTTPError(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
-                            "this server speaks HTTP/1.1")
-        version = "HTTP/1.1"      # a later 1.x is read as 1.1 (RFC 9110, 2.5)
-    return method, target, version
-
-
-def split_target(method, target):
-    """A request target -> (path, query)."""
-    if target.startswith("/"):
-        path, _, query = target.partition("?")
-        return path, query
-    if target == "*" and method == "OPTIONS":
-        return "*", ""
-    if target[:8].lower().startswith(("http://", "https://")):   # absolute form, as proxies send
-        try:
-            parts = urlsplit(target)
-        except ValueError:        # an unclosed [IPv6] host, say
-            parts = None
-        if parts and parts.netloc:
-            return parts.path or "/", parts.query
-    raise HTTPError(HTTPStatus.BAD_REQUEST, "the request target must be a path such as "
-                    "/allow-cors")
-
-
-def parse_header_line(line):
-    """'Name: value' -> ('name', 'value'); HTTPError 400 if malformed. Control
-    characters were refused for the whole head already (ALLOWED_IN_HEAD)."""
-    if len(line) > MAX_LINE:
-        raise header_line_too_long()
-    if line[:1] in (" ", "\t"):
-        # obs-fold: Python's own parser would glue this line, CR LF and all, onto
-        # the previous header's value. RFC 9112 5.2 lets a server refuse it.
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "a header line starts with whitespace "
-                        "(a folded header): send each header on one line")
-    name, colon, value = line.partition(":")
-    if not colon or not TOKEN.fullmatch(name):
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "a header line is not 'Name: value'")
-    return name.lower(), value.strip(" \t")
-
-
-def wants_keep_alive(version, connection):
-    """HTTP/1.1 stays open unless told to close; HTTP/1.0 only if it asks."""
-    tokens = {token.strip().lower() for token in connection.split(",")} if connection else ()
-    if version == "HTTP/1.0":
-        return "keep-alive" in tokens
-    return "close" not in tokens
-
-
-_date = (0, "")
-
-
-def http_date():
-    """The Date header's value, formatted once a second rather than per response."""
-    global _date
-    now = int(time.time())
-    if _date[0] != now:
-        _date = (now, email.utils.formatdate(now, usegmt=True))
-    return _date[1]
-
-
-def render(status, headers, body=b"", head_only=False, connection=None):
-    """The bytes of one response: status line, headers, Content-Length, body."""
-    lines = [f"HTTP/1.1 {status} {REASONS.get(status, '')}", "Date: " + http_date(),
-             "Server: cors_demo/" + __version__]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    if status not in NO_BODY:
-        lines.append(f"Content-Length: {len(body)}")
-    if connection:
-        lines.append("Connection: " + connection)
-    head = "\r\n".join(lines)
-    # Last line of defence against response splitting: every value was validated
-    # on the way in, and this proves no CR or LF slipped into one.
-    if head.count("\n") != len(lines) - 1 or head.count("\r") != len(lines) - 1:
-        raise ValueError("a response header holds a line break")
-    head = (head + "\r\n\r\n").encode("latin-1")
-    return head if head_only or status in NO_BODY else head + body
-
-
-# ---------------------------------------------------------------- state
-
-def load_message(path):
-    """message.json as (object, warning or None); the built-in message if unusable."""
-    try:
-        message = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return BUILT_IN_MESSAGE, f"{path} not found: answering a built-in message"
-    except (OSError, ValueError) as error:
-        return BUILT_IN_MESSAGE, f"{path} is not readable JSON ({error}): answering a built-in message"
-    if not isinstance(message, dict):
-        return BUILT_IN_MESSAGE, f"{path} is not a JSON object: answering a built-in message"
-    return message, None
-
-
-class Notes:
-    """The /data notes: at most MAX_NOTES, oldest out first, safe across threads."""
-
-    def __init__(self, limit=MAX_NOTES):
-        self._notes = collections.deque(maxlen=limit)
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-
-    def add(self, text):
-        with self._lock:
-            note = {"id": next(self._ids), "text": text}
-            self._notes.append(note)
-            return note, len(self._notes)
-
-    def all(self):
-        with self._lock:
-            return list(self._notes)
-
-    def clear(self):
-        with self._lock:
-            count = len(self._notes)
-            self._notes.clear()
-            return count
-
-    def __len__(self):
-        return len(self._notes)
-
-
-class RequestLog:
-    """The last LOG_SIZE API requests, kept raw; verdicts are worked out when read."""
-
-    def __init__(self, size=LOG_SIZE):
-        self._entries = collections.deque(maxlen=size)
-        self._ids = itertools.count(1)
-
-    def record(self, request, response):
-        entry = (next(self._ids), time.time(), request.method, request.target,
-                 request.headers, response.status, response.headers)
-        self._entries.append(entry)
-        return entry
-
-    def latest(self):
-        entries = self._entries
-        return entries[-1][0] if entries else 0
-
-    def newest_first(self, after=0):
-        return [entry for entry in reversed(self._entries) if entry[0] > after]
-
-    def __len__(self):
-        return len(self._entries)
-
-
-def entry_verdict(entry):
-    _, _, method, _, request_headers, status, response_headers = entry
-    get = request_headers.get
-    cors_items = tuple((name, value) for name, value in response_headers.items()
-                       if name.startswith("Access-Control-"))
-    return _verdict(method, get("origin"), get("access-control-request-method"),
-                    get("access-control-request-headers"), "cookie" in request_headers,
-                    get("sec-fetch-mode"), get("sec-fetch-site"), status, cors_items)
-
-
-@functools.lru_cache(maxsize=1024)   # a class of browsers repeats the same few requests
-def _verdict(method, origin, request_method, request_headers, cookie, mode, site, status,
-             cors_items):
-    preflight = None
-    if method == "OPTIONS" and request_method is not None:
-        preflight = (request_method, header_names(request_headers) or [])
-    # Cookies cross origins only with credentials: 'include', so a cookie proves
-    # them; no cookie proves nothing (there may be none to send).
-    credentials = True if cookie and not preflight else None
-    return browser_verdict(origin, status, cors_items, credentials, preflight, mode, site)
-
-
-def entry_json(entry):
-    """One log entry as the playground's /log shows it."""
-    number, when, method, target, request_headers, status, response_headers = entry
-    verdict = entry_verdict(entry)
-    return {
-        "id": number,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int(when % 1 * 1000):03d}Z",
-        "method": method,
-        "path": target,
-        "origin": request_headers.get("origin"),
-        "preflight": method == "OPTIONS" and "access-control-request-method" in request_headers
-                     and "origin" in request_headers,
-        "request_headers": {name: request_headers[name.lower()] for name in REQUEST_CORS_HEADERS
-                            if name.lower() in request_headers},
-        "cookie": "cookie" in request_headers,
-        "status": status,
-        "response_headers": {name: value for name, value in response_headers.items()
-                             if name.startswith("Access-Control-") or name == "Vary"},
-        "allowed": verdict.allowed,
-        "verdict": verdict.text,
-        "with_credentials": verdict.with_credentials,
-    }
-
-
-def clock(when=None):
-    return time.strftime("%H:%M:%S", time.localtime(when))
-
-
-def terminal_line(entry):
-    """One log entry as the terminal shows it: time, status, request, verdict."""
-    number, when, method, target, request_headers, status, _ = entry
-    origin = request_headers.get("origin")
-    asked = request_headers.get("access-control-request-method")
-    line = f"{clock(when)} {status} {method} {target}"
-    if origin is not None:
-        line += f" from {origin}"
-    if method == "OPTIONS" and asked is not None:
-        line += f" (preflight for {asked})"
-    line += f": {entry_verdict(entry).text}"
-    # Header values may hold bytes a terminal would obey (C1 controls): show them escaped.
-    return line.encode("ascii", "backslashreplace").decode("ascii")
 
 
 # ---------------------------------------------------------------- routes
@@ -870,6 +496,778 @@ def dispatch(routes, demo, request):
         if cors is None:     # the request is too broken for the route's own policy
             cors = allow_listed(request.origin, demo.allow_origins)
         return error_response(error.status, str(error), {**cors, **error.headers})
+
+
+##############################################################################
+# PART 2. WHAT A BROWSER DOES: the verdict, and check
+##############################################################################
+
+# ---------------------------------------------------------------- the browser's verdict
+# What a browser does with a response, by the Fetch standard's CORS check and
+# CORS-preflight fetch. Headers are (name, value) pairs, as they arrived.
+
+class Verdict(NamedTuple):
+    allowed: Optional[bool]   # None: not a CORS request, so no CORS check applies
+    text: str                 # "a browser lets the page read this", or "blocked: why"
+    with_credentials: Optional[str] = None   # the verdict with credentials, when unknown and different
+
+
+def get_header(headers, name):
+    """Fetch's 'get': every value of name, joined by ', '; None if absent."""
+    name = name.lower()
+    values = [value.strip(" \t") for key, value in headers if key.lower() == name]
+    return ", ".join(values) if values else None
+
+
+def allow_list(headers, name):
+    """Fetch's 'extract header list values' for an Allow-Methods or Allow-Headers:
+    the items, [] if absent, None if an item is not a token (a network error)."""
+    value = get_header(headers, name)
+    items = [item.strip(" \t") for item in (value or "").split(",")]
+    items = [item for item in items if item]
+    if not all(TOKEN.fullmatch(item) for item in items):
+        return None
+    return items
+
+
+def cors_check(origin, credentials, headers, what="the response"):
+    """The Fetch standard's CORS check: None if it passes, else why not."""
+    allow_origin = get_header(headers, "Access-Control-Allow-Origin")
+    if allow_origin is None:
+        return f"{what} has no Access-Control-Allow-Origin header"
+    if allow_origin == "*":
+        if not credentials:
+            return None
+        return (f"{what} has Access-Control-Allow-Origin: *, and * does not cover "
+                "a request with credentials")
+    if allow_origin != origin:
+        return origin_mismatch(allow_origin, origin, what)
+    if not credentials:
+        return None
+    allow_credentials = get_header(headers, "Access-Control-Allow-Credentials")
+    if allow_credentials == "true":
+        return None
+    if allow_credentials is None:
+        return f"{what} has no Access-Control-Allow-Credentials: true, which credentials need"
+    return (f"{what} has Access-Control-Allow-Credentials: {allow_credentials}, "
+            "and only the exact value true allows credentials")
+
+
+def origin_mismatch(allow_origin, origin, what):
+    """Why an Allow-Origin that is not '*' fails to match, with the usual cause."""
+    text = f"{what} has Access-Control-Allow-Origin: {allow_origin} but the page is {origin}"
+    if "," in allow_origin:
+        return text + " (it may hold one origin, and here it holds several)"
+    if allow_origin.rstrip("/") == origin:
+        return text + " (an origin has no trailing slash)"
+    if allow_origin.lower() == origin.lower():
+        return text + " (origins are compared exactly, case included)"
+    return text
+
+
+def preflight_check(origin, method, names, credentials, status, headers):
+    """The checks of a CORS-preflight fetch: None if the browser goes on to send
+    the actual request, else why it stops. names: the request's unsafe headers."""
+    what = "the preflight response"
+    if not 200 <= status <= 299:
+        return f"the preflight got status {status}; a preflight needs an ok status (200-299)"
+    reason = cors_check(origin, credentials, headers, what)
+    if reason:
+        return reason
+    methods = allow_list(headers, "Access-Control-Allow-Methods")
+    if methods is None:
+        return "the preflight's Access-Control-Allow-Methods is not a list of methods"
+    allowed_names = allow_list(headers, "Access-Control-Allow-Headers")
+    if allowed_names is None:
+        return "the preflight's Access-Control-Allow-Headers is not a list of header names"
+    if method not in methods and method not in SAFELISTED_METHODS:
+        if "*" not in methods:
+            listed = ", ".join(methods) or "none"
+            return f"{method} is not in the preflight's Access-Control-Allow-Methods ({listed})"
+        if credentials:
+            return ("* in Access-Control-Allow-Methods does not cover a request with "
+                    f"credentials; {method} must be listed by name")
+    lower = {name.lower() for name in allowed_names}
+    wildcard = "*" in lower and not credentials
+    for name in sorted(names, key=lambda n: n != "authorization"):   # Fetch checks it first
+        if name in lower or (wildcard and name != "authorization"):
+            continue
+        listed = ", ".join(allowed_names) or "none"
+        if "*" in lower and name == "authorization":
+            return "* in Access-Control-Allow-Headers does not cover Authorization; list it by name"
+        if "*" in lower:
+            return ("* in Access-Control-Allow-Headers does not cover a request with "
+                    f"credentials; {name} must be listed by name")
+        return f"header {name} is not in the preflight's Access-Control-Allow-Headers ({listed})"
+    return None
+
+
+def browser_verdict(origin, status, headers, credentials=None, preflight=None,
+                    mode=None, site=None):
+    """What a browser does with this response, as a Verdict.
+
+    preflight is None for an actual request, else (method, header names) that
+    the preflight asked for. credentials is True or False, or None when unknown:
+    then the verdict is for a fetch without credentials, and with_credentials
+    says what credentials would change. mode and site: Sec-Fetch-Mode and -Site.
+    """
+    if origin is None:
+        return Verdict(None, "no Origin: not a cross-origin request from a page, "
+                             "so CORS does not apply")
+    if mode is not None and mode != "cors":
+        return Verdict(None, f"Sec-Fetch-Mode: {mode}: not a CORS request, so the browser "
+                             "does not check CORS headers"
+                       + (" and gives the page an opaque response" if mode == "no-cors" else ""))
+    if site == "same-origin":
+        return Verdict(None, "a same-origin request: CORS does not apply")
+    if preflight:
+        method, names = preflight
+        passed = f"preflight passed: a browser now sends the {method} request"
+
+        def check(with_credentials):
+            return preflight_check(origin, method, names, with_credentials, status, headers)
+    else:
+        passed = "a browser lets the page read this"
+
+        def check(with_credentials):
+            return cors_check(origin, with_credentials, headers)
+    reason = check(bool(credentials))
+    if reason:
+        return Verdict(False, "blocked: " + reason)
+    if credentials is None:
+        reason = check(True)
+        if reason:
+            return Verdict(True, passed, "blocked: " + reason)
+    return Verdict(True, passed)
+
+
+# ---------------------------------------------------------------- check: any server, as a browser sees it
+# `python cors_demo.py check URL --origin ORIGIN ...` does what a page on ORIGIN
+# doing fetch(URL, {mode: 'cors', ...}) makes a browser do, by the Fetch
+# standard, and says what the browser would decide, with the server log's words.
+
+FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
+NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
+FORBIDDEN_REQUEST_HEADERS = frozenset({  # script may not set these; fetch() drops them
+    "accept-charset", "accept-encoding", "access-control-request-headers",
+    "access-control-request-method", "connection", "content-length", "cookie", "cookie2",
+    "date", "dnt", "expect", "host", "keep-alive", "origin", "referer", "set-cookie", "te",
+    "trailer", "transfer-encoding", "upgrade", "via"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
+UNSAFE_VALUE_BYTES = frozenset('"():<>?@[\\]{}\x7f') | {chr(c) for c in range(0x20) if c != 9}
+LANGUAGE_VALUE = re.compile(r"[0-9A-Za-z *,\-.;=]*")
+SIMPLE_RANGE = re.compile(r"bytes=[0-9]+-[0-9]*")
+SAFELISTED_RESPONSE_HEADERS = ("cache-control", "content-language", "content-length",
+                               "content-type", "expires", "last-modified", "pragma")
+BODY_HEADERS = ("content-encoding", "content-language", "content-location", "content-type")
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 20          # as fetch(): the 21st is a network error
+CHECK_TIMEOUT = 10.0
+CHECK_READ = 1024 * 1024    # body bytes read per answer; the rest is not needed
+USER_AGENT = f"cors_demo-check/{__version__}"
+
+
+class CannotAsk(Exception):
+    """The question could not be put: bad input, or no answer. Exit status 2."""
+
+
+def normalize_method(method):
+    """fetch() upper-cases the six methods it knows; any other keeps its case."""
+    return method.upper() if method.upper() in NORMALIZED_METHODS else method
+
+
+def mime_essence(value):
+    """type/subtype of a Content-Type, lower case; None if it does not parse."""
+    essence = value.split(";", 1)[0].strip(" \t").lower()
+    kind, slash, subtype = essence.partition("/")
+    if not slash or not TOKEN.fullmatch(kind) or not TOKEN.fullmatch(subtype):
+        return None
+    return essence
+
+
+def safelisted(name, value):
+    """Fetch's CORS-safelisted request-header: sent without a preflight."""
+    if len(value.encode()) > 128:
+        return False
+    name = name.lower()
+    if name == "accept":
+        return not UNSAFE_VALUE_BYTES.intersection(value)
+    if name in ("accept-language", "content-language"):
+        return LANGUAGE_VALUE.fullmatch(value) is not None
+    if name == "content-type":
+        return not UNSAFE_VALUE_BYTES.intersection(value) and mime_essence(value) in FORM_TYPES
+    if name == "range":
+        return SIMPLE_RANGE.fullmatch(value) is not None
+    return False
+
+
+def unsafe_header_names(headers):
+    """The names a preflight must ask about, lower case and sorted, as a browser
+    sends them in Access-Control-Request-Headers."""
+    unsafe, safelisted_size = set(), 0
+    for name, value in headers:
+        if safelisted(name, value):
+            safelisted_size += len(value.encode())
+        else:
+            unsafe.add(name.lower())
+    if safelisted_size > 1024:   # safelisted values may total 1 KiB; past that, none are
+        unsafe.update(name.lower() for name, _ in headers)
+    return sorted(unsafe)
+
+
+def preflight_reason(method, headers):
+    """Why a browser sends a preflight for this request, or None when it does not."""
+    if method not in SAFELISTED_METHODS:
+        return f"{method} is not GET, HEAD or POST"
+    names = unsafe_header_names(headers)
+    if names:
+        return ("request headers that are not CORS-safelisted: " + ", ".join(names)
+                + " (a Content-Type other than the three form types counts)")
+    return None
+
+
+def readable_headers(headers, credentials):
+    """The response header names script can read: the safelisted ones and those
+    in Access-Control-Expose-Headers (* means all, without credentials)."""
+    exposed = allow_list(headers, "Access-Control-Expose-Headers") or []
+    exposed = {name.lower() for name in exposed}
+    present = []
+    for name, _ in headers:
+        lower = name.lower()
+        if lower not in present and lower not in ("set-cookie", "set-cookie2"):
+            present.append(lower)
+    if "*" in exposed and not credentials:
+        return present
+    return [name for name in present if name in SAFELISTED_RESPONSE_HEADERS or name in exposed]
+
+
+def origin_of(url):
+    """The serialized origin of an http(s) URL: scheme://host[:port], default port left out."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}[parts.scheme]
+    port = parts.port if parts.port not in (None, default) else None
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def http_exchange(method, url, headers, body, timeout):
+    """One HTTP request; the answer's status, reason and header pairs, as sent."""
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        port = parts.port
+    except ValueError:
+        raise CannotAsk(f"{url} has a port that is not a number")
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(parts.hostname, port, timeout=timeout,
+                                                 context=ssl.create_default_context())
+    else:
+        connection = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
+    where = f"{parts.hostname}:{port or (443 if parts.scheme == 'https' else 80)}"
+    try:
+        connection.putrequest(method, target, skip_accept_encoding=True)
+        for name, value in headers:
+            connection.putheader(name, value)
+        connection.endheaders(body)
+        response = connection.getresponse()
+        if method != "HEAD":
+            response.read(CHECK_READ)
+        return response.status, response.reason, response.getheaders()
+    except ssl.SSLCertVerificationError as error:
+        raise CannotAsk(f"{where}'s certificate is not trusted: {error.verify_message}")
+    except ssl.SSLError as error:
+        raise CannotAsk(f"no TLS with {where}: {error.reason or error}")
+    except socket.gaierror:
+        raise CannotAsk(f"cannot find the host {parts.hostname}")
+    except ConnectionRefusedError:
+        raise CannotAsk(f"nothing listens at {where} (connection refused)")
+    except (socket.timeout, TimeoutError):
+        raise CannotAsk(f"{where} did not answer within {timeout:g} s")
+    except http.client.HTTPException as error:
+        raise CannotAsk(f"{where} did not answer in HTTP ({type(error).__name__})")
+    except OSError as error:
+        raise CannotAsk(f"cannot talk to {where}: {error.strerror or error}")
+    finally:
+        connection.close()
+
+
+def check_request(method, headers, credentials, body):
+    """What fetch() would send, or CannotAsk for what fetch() itself refuses.
+    Returns (method, headers, body, notes)."""
+    if not TOKEN.fullmatch(method):
+        raise CannotAsk(f"{method!r} is not a method: fetch() throws a TypeError")
+    method = normalize_method(method)
+    if method.upper() in FORBIDDEN_METHODS:
+        raise CannotAsk(f"fetch() refuses the method {method} (a TypeError, nothing is sent)")
+    if body is not None and method in ("GET", "HEAD"):
+        raise CannotAsk(f"fetch() refuses a body with {method} (a TypeError, nothing is sent)")
+    kept, notes = [], []
+    for name, value in headers:
+        lower = name.lower()
+        if not TOKEN.fullmatch(name) or CONTROL_OR_BREAK.search(value):
+            raise CannotAsk(f"{name!r}: fetch() refuses this header (a TypeError)")
+        if lower == "cookie" and credentials:
+            kept.append((name, value))
+            notes.append("Cookie stands for the cookies the browser would send with credentials")
+        elif lower in FORBIDDEN_REQUEST_HEADERS or lower.startswith(("proxy-", "sec-")):
+            notes.append(f"{name} dropped: a page's script may not set it, so fetch() does not send it"
+                         + (" (cookies go only with --credentials)" if lower == "cookie" else ""))
+        else:
+            kept.append((name, value))
+    given = list(kept)
+    if body is not None and not any(name.lower() == "content-type" for name, _ in kept):
+        kept.append(("Content-Type", "text/plain;charset=UTF-8"))    # what fetch() adds to a string
+    return method, kept, body, notes, given
+
+
+def check(url, origin, method="GET", headers=(), credentials=False, body=None,
+          timeout=CHECK_TIMEOUT):
+    """Ask url what a browser would, for a page on origin: the report as a dict.
+    CannotAsk when the question cannot be put or gets no answer."""
+    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+        raise CannotAsk(f"{url!r} is not an http:// or https:// URL")
+    if not is_origin(origin):
+        raise CannotAsk(f"{origin!r} is not an origin: write scheme://host[:port], or null")
+    method, headers, body, notes, given = check_request(method, list(headers), credentials, body)
+    report = {"url": url, "origin": origin, "method": method, "headers": given, "body": body,
+              "credentials": credentials, "preflight": preflight_reason(method, headers),
+              "notes": notes, "exchanges": [], "allowed": False, "verdict": None,
+              "readable_headers": None}
+    cookies = [pair for pair in headers if pair[0].lower() == "cookie"]
+    headers = [pair for pair in headers if pair[0].lower() != "cookie"]
+    sender = origin          # the Origin sent: null once a redirect has crossed origins
+    for _ in range(MAX_REDIRECTS + 1):
+        if preflight_reason(method, headers):
+            refused = ask_preflight(report, url, sender, method, headers, credentials, timeout)
+            if refused:
+                return refused
+        sent = ([("Origin", sender)] + headers + (cookies if credentials else [])
+                + [("User-Agent", USER_AGENT)])
+        if not any(name.lower() == "accept" for name, _ in sent):
+            sent.append(("Accept", "*/*"))
+        exchange = record_exchange(report, "request", method, url, sent, body, timeout)
+        received = exchange["response_headers"]
+        location = get_header(received, "Location")
+        redirect = exchange["status"] in REDIRECTS and location is not None
+        why = cors_check(sender, credentials, received,
+                         "the redirect response" if redirect else "the response")
+        if why and sender != origin:
+            why += " (after a redirect to another origin, a browser sends Origin: null)"
+        if why:
+            return verdict_of(report, exchange, "blocked: " + why)
+        if not redirect:
+            report["readable_headers"] = readable_headers(received, credentials)
+            report["allowed"] = True
+            return verdict_of(report, exchange, "a browser lets the page read this")
+        next_url = urllib.parse.urljoin(url, location)
+        why = redirect_refused(next_url)
+        if why:
+            return verdict_of(report, exchange, "blocked: " + why)
+        if origin_of(next_url) != origin_of(url) and sender != origin_of(url):
+            sender = "null"
+        if (exchange["status"] in (301, 302) and method == "POST") or \
+                (exchange["status"] == 303 and method not in ("GET", "HEAD")):
+            method, body = "GET", None       # as browsers turn these redirects into a GET
+            headers = [pair for pair in headers if pair[0].lower() not in BODY_HEADERS]
+        exchange["verdict"] = f"redirect passed the CORS check: a browser follows it to {next_url}"
+        url = next_url
+    return verdict_of(report, report["exchanges"][-1],
+                      f"blocked: more than {MAX_REDIRECTS} redirects")
+
+
+def ask_preflight(report, url, sender, method, headers, credentials, timeout):
+    """Send the preflight a browser would; the report if it stops there, else None."""
+    names = unsafe_header_names(headers)
+    asked = [("Origin", sender), ("Access-Control-Request-Method", method)]
+    if names:
+        asked.append(("Access-Control-Request-Headers", ",".join(names)))
+    exchange = record_exchange(report, "preflight", "OPTIONS", url,
+                               asked + [("Accept", "*/*"), ("User-Agent", USER_AGENT)],
+                               None, timeout)
+    why = preflight_check(sender, method, names, credentials, exchange["status"],
+                          exchange["response_headers"])
+    if not why:
+        exchange["verdict"] = f"preflight passed: a browser now sends the {method} request"
+        return None
+    if exchange["status"] in REDIRECTS:
+        location = get_header(exchange["response_headers"], "Location")
+        why += f" (it redirects to {location}, and a browser follows no redirect of a preflight)"
+    return verdict_of(report, exchange, f"blocked: {why}; the {method} is never sent")
+
+
+def redirect_refused(next_url):
+    """Why a browser would not follow a CORS request's redirect to next_url, or None."""
+    parts = urlsplit(next_url)
+    if parts.scheme not in ("http", "https"):
+        return f"it redirects to {next_url}, which is not http(s)"
+    if parts.username is not None or parts.password is not None:
+        return "it redirects to a URL with a user name or password, which a CORS request may not follow"
+    return None
+
+
+def record_exchange(report, kind, method, url, headers, body, timeout):
+    if body is not None:
+        body = body.encode() if isinstance(body, str) else body
+        headers = headers + [("Content-Length", str(len(body)))]    # as a browser adds it
+    status, reason, received = http_exchange(method, url, headers, body, timeout)
+    exchange = {"kind": kind, "method": method, "url": url, "request_headers": headers,
+                "status": status, "reason": reason, "response_headers": received,
+                "verdict": None}
+    report["exchanges"].append(exchange)
+    return exchange
+
+
+def verdict_of(report, exchange, text):
+    if "does not cover Authorization" in text:
+        text += " (Chromium, up to 156 at least, still lets * cover it; Firefox and Safari do not)"
+    exchange["verdict"] = text
+    report["verdict"] = text
+    return report
+
+
+SHOWN_RESPONSE_HEADERS = ("vary", "location")
+
+
+def js_string(text):
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def fetch_call(report):
+    """The fetch() a page would make, as JavaScript."""
+    options = []
+    if report["method"] != "GET":
+        options.append(f"method: {js_string(report['method'])}")
+    if report["headers"]:
+        pairs = ", ".join(f"{js_string(name)}: {js_string(value)}" for name, value in report["headers"])
+        options.append(f"headers: {{{pairs}}}")
+    if report["credentials"]:
+        options.append("credentials: 'include'")
+    if report["body"] is not None:
+        options.append(f"body: {js_string(report['body'])}")
+    init = ", {" + ", ".join(options) + "}" if options else ""
+    return f"fetch({js_string(report['url'])}{init})"
+
+
+def check_text(report):
+    """The report as the terminal shows it: each exchange, then the verdict."""
+    lines = [f"{fetch_call(report)} from a page on {report['origin']}"]
+    lines += [f"  note: {note}" for note in report["notes"]]
+    lines.append(f"A preflight first: {report['preflight']}." if report["preflight"]
+                 else "No preflight: a safelisted method, and only safelisted headers.")
+    for exchange in report["exchanges"]:
+        parts = urlsplit(exchange["url"])
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        lines += ["", f"> {exchange['method']} {target} HTTP/1.1", f"> Host: {parts.netloc}"]
+        lines += [f"> {name}: {value}" for name, value in exchange["request_headers"]
+                  if name not in ("User-Agent", "Accept")]
+        lines.append(f"< HTTP/1.1 {exchange['status']} {exchange['reason']}")
+        shown = [(name, value) for name, value in exchange["response_headers"]
+                 if name.lower().startswith("access-control-") or name.lower() in SHOWN_RESPONSE_HEADERS]
+        lines += [f"< {name}: {value}" for name, value in shown]
+        if not any(name.lower().startswith("access-control-") for name, _ in shown):
+            lines.append("< (no Access-Control-* header)")
+        if exchange is not report["exchanges"][-1] and exchange["verdict"]:
+            lines.append(f"  {exchange['verdict']}")
+    lines += ["", report["verdict"]]
+    if report["readable_headers"] is not None:
+        lines.append("script can read the headers: " + (", ".join(report["readable_headers"]) or "none"))
+    return "\n".join(lines)
+
+
+def check_json(report):
+    """The report as one JSON object; header lists stay lists of [name, value]."""
+    return json.dumps(report, indent=2)
+
+
+def parse_check_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="cors_demo.py check", add_help=False,
+        usage="python cors_demo.py check URL --origin ORIGIN [--method M] "
+              "[--header NAME:VALUE]... [--credentials] [--body DATA] [--timeout S] [--json]")
+    parser.add_argument("-h", "--help", action=PrintHelp)
+    parser.add_argument("url")
+    parser.add_argument("--origin", required=True)
+    parser.add_argument("--method", default="GET")
+    parser.add_argument("--header", action="append", default=[], type=header_argument,
+                        dest="headers")
+    parser.add_argument("--credentials", action="store_true")
+    parser.add_argument("--body")
+    parser.add_argument("--timeout", type=float, default=CHECK_TIMEOUT)
+    parser.add_argument("--json", action="store_true")
+    return parser.parse_args(argv)
+
+
+def header_argument(text):
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: write a header as NAME:VALUE")
+    return name.strip(), value.strip(" \t")
+
+
+def check_main(argv):
+    """Exit status: 0 a browser lets the page read it, 1 blocked, 2 could not ask."""
+    args = parse_check_args(argv)
+    try:
+        report = check(args.url, args.origin, args.method, args.headers, args.credentials,
+                       args.body, args.timeout)
+    except CannotAsk as error:
+        if args.json:
+            print(json.dumps({"url": args.url, "origin": args.origin, "allowed": None,
+                              "verdict": f"could not ask: {error}"}, indent=2))
+        else:
+            print(f"could not ask: {error}", file=sys.stderr)
+        return 2
+    print(check_json(report) if args.json else check_text(report))
+    return 0 if report["allowed"] else 1
+
+
+##############################################################################
+# PART 3. MACHINERY: the log, HTTP, the servers, the command line
+##############################################################################
+
+# ---------------------------------------------------------------- state
+
+def load_message(path):
+    """message.json as (object, warning or None); the built-in message if unusable."""
+    try:
+        message = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return BUILT_IN_MESSAGE, f"{path} not found: answering a built-in message"
+    except (OSError, ValueError) as error:
+        return BUILT_IN_MESSAGE, f"{path} is not readable JSON ({error}): answering a built-in message"
+    if not isinstance(message, dict):
+        return BUILT_IN_MESSAGE, f"{path} is not a JSON object: answering a built-in message"
+    return message, None
+
+
+class Notes:
+    """The /data notes: at most MAX_NOTES, oldest out first, safe across threads."""
+
+    def __init__(self, limit=MAX_NOTES):
+        self._notes = collections.deque(maxlen=limit)
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def add(self, text):
+        with self._lock:
+            note = {"id": next(self._ids), "text": text}
+            self._notes.append(note)
+            return note, len(self._notes)
+
+    def all(self):
+        with self._lock:
+            return list(self._notes)
+
+    def clear(self):
+        with self._lock:
+            count = len(self._notes)
+            self._notes.clear()
+            return count
+
+    def __len__(self):
+        return len(self._notes)
+
+
+class RequestLog:
+    """The last LOG_SIZE API requests, kept raw; verdicts are worked out when read."""
+
+    def __init__(self, size=LOG_SIZE):
+        self._entries = collections.deque(maxlen=size)
+        self._ids = itertools.count(1)
+
+    def record(self, request, response):
+        entry = (next(self._ids), time.time(), request.method, request.target,
+                 request.headers, response.status, response.headers)
+        self._entries.append(entry)
+        return entry
+
+    def latest(self):
+        entries = self._entries
+        return entries[-1][0] if entries else 0
+
+    def newest_first(self, after=0):
+        return [entry for entry in reversed(self._entries) if entry[0] > after]
+
+    def __len__(self):
+        return len(self._entries)
+
+
+def entry_verdict(entry):
+    _, _, method, _, request_headers, status, response_headers = entry
+    get = request_headers.get
+    cors_items = tuple((name, value) for name, value in response_headers.items()
+                       if name.startswith("Access-Control-"))
+    return _verdict(method, get("origin"), get("access-control-request-method"),
+                    get("access-control-request-headers"), "cookie" in request_headers,
+                    get("sec-fetch-mode"), get("sec-fetch-site"), status, cors_items)
+
+
+@functools.lru_cache(maxsize=1024)   # a class of browsers repeats the same few requests
+def _verdict(method, origin, request_method, request_headers, cookie, mode, site, status,
+             cors_items):
+    preflight = None
+    if method == "OPTIONS" and request_method is not None:
+        preflight = (request_method, header_names(request_headers) or [])
+    # Cookies cross origins only with credentials: 'include', so a cookie proves
+    # them; no cookie proves nothing (there may be none to send).
+    credentials = True if cookie and not preflight else None
+    return browser_verdict(origin, status, cors_items, credentials, preflight, mode, site)
+
+
+def entry_json(entry):
+    """One log entry as the playground's /log shows it."""
+    number, when, method, target, request_headers, status, response_headers = entry
+    verdict = entry_verdict(entry)
+    return {
+        "id": number,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int(when % 1 * 1000):03d}Z",
+        "method": method,
+        "path": target,
+        "origin": request_headers.get("origin"),
+        "preflight": method == "OPTIONS" and "access-control-request-method" in request_headers
+                     and "origin" in request_headers,
+        "request_headers": {name: request_headers[name.lower()] for name in REQUEST_CORS_HEADERS
+                            if name.lower() in request_headers},
+        "cookie": "cookie" in request_headers,
+        "status": status,
+        "response_headers": {name: value for name, value in response_headers.items()
+                             if name.startswith("Access-Control-") or name == "Vary"},
+        "allowed": verdict.allowed,
+        "verdict": verdict.text,
+        "with_credentials": verdict.with_credentials,
+    }
+
+
+def clock(when=None):
+    return time.strftime("%H:%M:%S", time.localtime(when))
+
+
+def terminal_line(entry):
+    """One log entry as the terminal shows it: time, status, request, verdict."""
+    number, when, method, target, request_headers, status, _ = entry
+    origin = request_headers.get("origin")
+    asked = request_headers.get("access-control-request-method")
+    line = f"{clock(when)} {status} {method} {target}"
+    if origin is not None:
+        line += f" from {origin}"
+    if method == "OPTIONS" and asked is not None:
+        line += f" (preflight for {asked})"
+    line += f": {entry_verdict(entry).text}"
+    # Header values may hold bytes a terminal would obey (C1 controls): show them escaped.
+    return line.encode("ascii", "backslashreplace").decode("ascii")
+
+
+# ---------------------------------------------------------------- HTTP pieces
+
+NO_BODY = frozenset({204, 304})   # statuses sent with neither body nor Content-Length
+REASONS = {status.value: status.phrase for status in HTTPStatus}
+
+
+def request_line_too_long():
+    return HTTPError(HTTPStatus.REQUEST_URI_TOO_LONG,
+                     f"the request line is longer than {MAX_LINE} bytes")
+
+
+def header_line_too_long():
+    return HTTPError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                     f"a header line is longer than {MAX_LINE} bytes")
+
+
+def parse_request_line(line):
+    """'METHOD target HTTP/1.1' -> (method, target, version); HTTPError if not."""
+    parts = line.split(" ")
+    if len(parts) != 3:
+        raise HTTPError(HTTPStatus.BAD_REQUEST,
+                        "a request line is METHOD /path HTTP/1.1, single spaces between")
+    method, target, version = parts
+    if not TOKEN.fullmatch(method):
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "the method is not a token")
+    if not TARGET.fullmatch(target):
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "the request target holds a character that "
+                        "is not visible ASCII")
+    if version not in ("HTTP/1.1", "HTTP/1.0"):
+        match = re.fullmatch(r"HTTP/([0-9])\.[0-9]", version)
+        if not match:
+            raise HTTPError(HTTPStatus.BAD_REQUEST, "the version must be HTTP/1.1 or HTTP/1.0")
+        if match[1] != "1":
+            raise HTTPError(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
+                            "this server speaks HTTP/1.1")
+        version = "HTTP/1.1"      # a later 1.x is read as 1.1 (RFC 9110, 2.5)
+    return method, target, version
+
+
+def split_target(method, target):
+    """A request target -> (path, query)."""
+    if target.startswith("/"):
+        path, _, query = target.partition("?")
+        return path, query
+    if target == "*" and method == "OPTIONS":
+        return "*", ""
+    if target[:8].lower().startswith(("http://", "https://")):   # absolute form, as proxies send
+        try:
+            parts = urlsplit(target)
+        except ValueError:        # an unclosed [IPv6] host, say
+            parts = None
+        if parts and parts.netloc:
+            return parts.path or "/", parts.query
+    raise HTTPError(HTTPStatus.BAD_REQUEST, "the request target must be a path such as "
+                    "/allow-cors")
+
+
+def parse_header_line(line):
+    """'Name: value' -> ('name', 'value'); HTTPError 400 if malformed. Control
+    characters were refused for the whole head already (ALLOWED_IN_HEAD)."""
+    if len(line) > MAX_LINE:
+        raise header_line_too_long()
+    if line[:1] in (" ", "\t"):
+        # obs-fold: Python's own parser would glue this line, CR LF and all, onto
+        # the previous header's value. RFC 9112 5.2 lets a server refuse it.
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "a header line starts with whitespace "
+                        "(a folded header): send each header on one line")
+    name, colon, value = line.partition(":")
+    if not colon or not TOKEN.fullmatch(name):
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "a header line is not 'Name: value'")
+    return name.lower(), value.strip(" \t")
+
+
+def wants_keep_alive(version, connection):
+    """HTTP/1.1 stays open unless told to close; HTTP/1.0 only if it asks."""
+    tokens = {token.strip().lower() for token in connection.split(",")} if connection else ()
+    if version == "HTTP/1.0":
+        return "keep-alive" in tokens
+    return "close" not in tokens
+
+
+_date = (0, "")
+
+
+def http_date():
+    """The Date header's value, formatted once a second rather than per response."""
+    global _date
+    now = int(time.time())
+    if _date[0] != now:
+        _date = (now, email.utils.formatdate(now, usegmt=True))
+    return _date[1]
+
+
+def render(status, headers, body=b"", head_only=False, connection=None):
+    """The bytes of one response: status line, headers, Content-Length, body."""
+    lines = [f"HTTP/1.1 {status} {REASONS.get(status, '')}", "Date: " + http_date(),
+             "Server: cors_demo/" + __version__]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    if status not in NO_BODY:
+        lines.append(f"Content-Length: {len(body)}")
+    if connection:
+        lines.append("Connection: " + connection)
+    head = "\r\n".join(lines)
+    # Last line of defence against response splitting: every value was validated
+    # on the way in, and this proves no CR or LF slipped into one.
+    if head.count("\n") != len(lines) - 1 or head.count("\r") != len(lines) - 1:
+        raise ValueError("a response header holds a line break")
+    head = (head + "\r\n\r\n").encode("latin-1")
+    return head if head_only or status in NO_BODY else head + body
 
 
 # ---------------------------------------------------------------- reading requests
@@ -1402,6 +1800,223 @@ class Demo:
         for listener in self.listeners:
             listener.sock.close()
 
+
+# ---------------------------------------------------------------- playground routes
+
+def playground_page(demo, request):
+    headers = {"Content-Type": "text/html; charset=utf-8",
+               "Content-Security-Policy": PAGE_POLICY, "X-Content-Type-Options": "nosniff"}
+    return HTTPStatus.OK, headers, demo.page
+
+
+def show_log(demo, request):
+    """The API's requests, newest first; ?since=ID gives only the newer ones."""
+    since = dict(parse_qsl(request.query)).get("since", "0")
+    if not (since.isascii() and since.isdigit() and len(since) <= 18):
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "since must be a log entry id")
+    body = {
+        "api": demo.api_url,
+        "playground": demo.playground_url,
+        "allow_origins": demo.origin_order,
+        "max_age": demo.max_age,
+        "latest": demo.log.latest(),
+        "entries": [entry_json(entry) for entry in demo.log.newest_first(int(since))],
+    }
+    return HTTPStatus.OK, {"Content-Type": JSON_TYPE}, json_body(body)
+
+
+def parse_results(body):
+    """What ?autorun=1 posts: {"browser": "Chrome 150", "experiments": [{"id", "as_expected"}...]}."""
+    try:
+        data = json.loads(body)
+        browser = data["browser"]
+        experiments = data["experiments"]
+        valid = (isinstance(browser, str) and isinstance(experiments, list)
+                 and 0 < len(experiments) <= 100
+                 and all(isinstance(item, dict) and isinstance(item.get("id"), str)
+                         and isinstance(item.get("as_expected"), bool) for item in experiments))
+    except (ValueError, RecursionError, KeyError, TypeError):
+        valid = False
+    if not valid:
+        raise HTTPError(HTTPStatus.BAD_REQUEST, 'send {"browser": "...", "experiments": '
+                        '[{"id": "...", "as_expected": true}, ...]}')
+    # The browser's name goes to the terminal: keep it to harmless characters.
+    data["browser"] = re.sub(r"[^A-Za-z0-9 ._()-]", "", browser)[:60] or "an unnamed browser"
+    return data
+
+
+def summary_line(results):
+    experiments = results["experiments"]
+    passed = sum(item["as_expected"] for item in experiments)
+    line = (f"{passed} of {len(experiments)} experiments behaved as the lesson says, "
+            f"in {results['browser']}")
+    unexpected = [item["id"] for item in experiments if not item["as_expected"]]
+    if unexpected:
+        names = ", ".join(re.sub(r"[^a-z0-9-]", "", name.lower())[:40] for name in unexpected)
+        line += f"; unexpected: {names}"
+    return line
+
+
+def post_results(demo, request):
+    # Only the page itself posts here: demanding JSON makes a cross-origin post
+    # need a preflight, which the playground never grants.
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != JSON_TYPE:
+        raise HTTPError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send the results as application/json")
+    demo.report(parse_results(request.body))
+    return HTTPStatus.NO_CONTENT, {}, b""
+
+
+def show_results(demo, request):
+    return HTTPStatus.OK, {"Content-Type": JSON_TYPE}, json_body(demo.results)
+
+
+PLAYGROUND_ROUTES = {
+    "/":        Route(no_cors, None, {"GET": playground_page}),
+    "/log":     Route(no_cors, None, {"GET": show_log}),
+    "/results": Route(no_cors, None, {"GET": show_results, "POST": post_results}),
+}
+
+
+# ---------------------------------------------------------------- command line
+
+class PrintHelp(argparse.Action):
+    """-h/--help prints the module docstring: the usage text lives in one place."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(__doc__.strip())
+        parser.exit()
+
+
+def port_number(text):
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535)")
+    return int(text)
+
+
+def max_age_seconds(text):
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_AGE_LIMIT:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to "
+                                         f"{MAX_AGE_LIMIT} (browsers cap it: Chrome at 7200)")
+    return int(text)
+
+
+def connection_count(text):
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of connections (1 or more)")
+    return int(text)
+
+
+def browser_origin(text):
+    """An allow-list entry: an origin exactly as a browser sends it, since matching is exact."""
+    if text == "null":
+        return text
+    if not is_origin(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an origin: write scheme://host[:port], with no path or trailing slash")
+    scheme, _, rest = text.partition("://")
+    default_port = {"http": ":80", "https": ":443"}.get(scheme.lower())
+    if text != text.lower() or (default_port and rest.endswith(default_port)):
+        plain = text.lower()
+        if default_port and plain.endswith(default_port):
+            plain = plain[:-len(default_port)]
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not how a browser writes that origin; it sends {plain!r}")
+    return text
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="cors_demo.py", add_help=False,
+        usage="python cors_demo.py [--host HOST] [--port PORT] [--playground-port PORT] "
+              "[--allow-origin ORIGIN]... [--max-age SECONDS] [--quiet] (--help for more)")
+    env_port = os.environ.get("PORT")
+    default_port = PORT
+    if env_port:
+        try:
+            default_port = port_number(env_port)
+        except argparse.ArgumentTypeError:
+            parser.error(f"PORT={env_port!r} in the environment is not a port (0-65535)")
+    parser.add_argument("-h", "--help", action=PrintHelp)
+    parser.add_argument("--version", action="version", version=f"cors_demo {__version__}")
+    parser.add_argument("--host", default=HOST)
+    parser.add_argument("--port", type=port_number, default=default_port)
+    parser.add_argument("--playground-port", type=port_number)
+    parser.add_argument("--allow-origin", type=browser_origin, action="append", dest="allow_origins")
+    parser.add_argument("--max-age", type=max_age_seconds, default=MAX_AGE)
+    parser.add_argument("--max-connections", type=connection_count, default=MAX_CONNECTIONS)
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    if args.playground_port is None and args.port == 65535:
+        parser.error("the playground needs a port too: give --playground-port")
+    if args.playground_port and args.playground_port == args.port:
+        parser.error("the API and the playground need different ports: they are two origins")
+    return args
+
+
+def banner(demo, host):
+    lines = [f"cors_demo {__version__}: watch CORS happen",
+             f"  API         {demo.api_url}",
+             f"  playground  {demo.playground_url}   <- open this in a browser",
+             "  allow-list  " + " ".join(demo.origin_order)]
+    if host in ("", "0.0.0.0", "::"):
+        lines.append(f"  listening on every interface ({host or 'all'}), not only loopback")
+    lines.append("Ctrl-C stops." + ("" if demo.quiet else " One line per API request follows."))
+    return "\n".join(lines)
+
+
+def room_for(connections):
+    """Raise the open-file limit to fit the connection cap (many systems start at
+    1024); if the system will not, lower the cap, and say so."""
+    try:
+        import resource
+    except ImportError:       # not on Windows: nothing to raise
+        return connections, None
+    needed = connections + 64             # listeners, the terminal, the loop's own
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return connections, None
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):
+        target = soft
+    if target >= needed:
+        return connections, None
+    fitted = max(1, target - 64)
+    return fitted, f"the system allows {target} open files: at most {fitted} connections"
+
+
+def serve(args):
+    max_connections, warning = room_for(args.max_connections)
+    try:
+        demo = Demo(host=args.host, port=args.port, playground_port=args.playground_port,
+                    allow_origins=args.allow_origins, max_age=args.max_age, quiet=args.quiet,
+                    max_connections=max_connections)
+    except ListenError as error:
+        print(error, file=sys.stderr)
+        return 1
+    try:
+        for warning in demo.warnings + ([warning] if warning else []):
+            print("warning:", warning, file=sys.stderr)
+        demo.start()
+        print(banner(demo, args.host), flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not interrupt the stop
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        demo.stop()
+    print("\ncors_demo stopped.")
+    return 0
+
+
+##############################################################################
+# APPENDIX. THE PLAYGROUND PAGE: its HTML, CSS and JavaScript
+##############################################################################
 
 # ---------------------------------------------------------------- playground page
 
@@ -2222,599 +2837,6 @@ def render_page(api_port):
     page = PAGE_TEMPLATE.replace("@API_PORT@", str(int(api_port)))
     page = page.replace("@BODY@", PAGE_BODY.replace("@VERSION@", __version__))
     return page.replace("@STYLE@", PAGE_STYLE).replace("@SCRIPT@", PAGE_SCRIPT).encode()
-
-
-def playground_page(demo, request):
-    headers = {"Content-Type": "text/html; charset=utf-8",
-               "Content-Security-Policy": PAGE_POLICY, "X-Content-Type-Options": "nosniff"}
-    return HTTPStatus.OK, headers, demo.page
-
-
-def show_log(demo, request):
-    """The API's requests, newest first; ?since=ID gives only the newer ones."""
-    since = dict(parse_qsl(request.query)).get("since", "0")
-    if not (since.isascii() and since.isdigit() and len(since) <= 18):
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "since must be a log entry id")
-    body = {
-        "api": demo.api_url,
-        "playground": demo.playground_url,
-        "allow_origins": demo.origin_order,
-        "max_age": demo.max_age,
-        "latest": demo.log.latest(),
-        "entries": [entry_json(entry) for entry in demo.log.newest_first(int(since))],
-    }
-    return HTTPStatus.OK, {"Content-Type": JSON_TYPE}, json_body(body)
-
-
-def parse_results(body):
-    """What ?autorun=1 posts: {"browser": "Chrome 150", "experiments": [{"id", "as_expected"}...]}."""
-    try:
-        data = json.loads(body)
-        browser = data["browser"]
-        experiments = data["experiments"]
-        valid = (isinstance(browser, str) and isinstance(experiments, list)
-                 and 0 < len(experiments) <= 100
-                 and all(isinstance(item, dict) and isinstance(item.get("id"), str)
-                         and isinstance(item.get("as_expected"), bool) for item in experiments))
-    except (ValueError, RecursionError, KeyError, TypeError):
-        valid = False
-    if not valid:
-        raise HTTPError(HTTPStatus.BAD_REQUEST, 'send {"browser": "...", "experiments": '
-                        '[{"id": "...", "as_expected": true}, ...]}')
-    # The browser's name goes to the terminal: keep it to harmless characters.
-    data["browser"] = re.sub(r"[^A-Za-z0-9 ._()-]", "", browser)[:60] or "an unnamed browser"
-    return data
-
-
-def summary_line(results):
-    experiments = results["experiments"]
-    passed = sum(item["as_expected"] for item in experiments)
-    line = (f"{passed} of {len(experiments)} experiments behaved as the lesson says, "
-            f"in {results['browser']}")
-    unexpected = [item["id"] for item in experiments if not item["as_expected"]]
-    if unexpected:
-        names = ", ".join(re.sub(r"[^a-z0-9-]", "", name.lower())[:40] for name in unexpected)
-        line += f"; unexpected: {names}"
-    return line
-
-
-def post_results(demo, request):
-    # Only the page itself posts here: demanding JSON makes a cross-origin post
-    # need a preflight, which the playground never grants.
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != JSON_TYPE:
-        raise HTTPError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send the results as application/json")
-    demo.report(parse_results(request.body))
-    return HTTPStatus.NO_CONTENT, {}, b""
-
-
-def show_results(demo, request):
-    return HTTPStatus.OK, {"Content-Type": JSON_TYPE}, json_body(demo.results)
-
-
-PLAYGROUND_ROUTES = {
-    "/":        Route(no_cors, None, {"GET": playground_page}),
-    "/log":     Route(no_cors, None, {"GET": show_log}),
-    "/results": Route(no_cors, None, {"GET": show_results, "POST": post_results}),
-}
-
-
-# ---------------------------------------------------------------- check: any server, as a browser sees it
-# `python cors_demo.py check URL --origin ORIGIN ...` does what a page on ORIGIN
-# doing fetch(URL, {mode: 'cors', ...}) makes a browser do, by the Fetch
-# standard, and says what the browser would decide, with the server log's words.
-
-FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
-NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
-FORBIDDEN_REQUEST_HEADERS = frozenset({  # script may not set these; fetch() drops them
-    "accept-charset", "accept-encoding", "access-control-request-headers",
-    "access-control-request-method", "connection", "content-length", "cookie", "cookie2",
-    "date", "dnt", "expect", "host", "keep-alive", "origin", "referer", "set-cookie", "te",
-    "trailer", "transfer-encoding", "upgrade", "via"})
-FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
-UNSAFE_VALUE_BYTES = frozenset('"():<>?@[\\]{}\x7f') | {chr(c) for c in range(0x20) if c != 9}
-LANGUAGE_VALUE = re.compile(r"[0-9A-Za-z *,\-.;=]*")
-SIMPLE_RANGE = re.compile(r"bytes=[0-9]+-[0-9]*")
-SAFELISTED_RESPONSE_HEADERS = ("cache-control", "content-language", "content-length",
-                               "content-type", "expires", "last-modified", "pragma")
-BODY_HEADERS = ("content-encoding", "content-language", "content-location", "content-type")
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
-MAX_REDIRECTS = 20          # as fetch(): the 21st is a network error
-CHECK_TIMEOUT = 10.0
-CHECK_READ = 1024 * 1024    # body bytes read per answer; the rest is not needed
-USER_AGENT = f"cors_demo-check/{__version__}"
-
-
-class CannotAsk(Exception):
-    """The question could not be put: bad input, or no answer. Exit status 2."""
-
-
-def normalize_method(method):
-    """fetch() upper-cases the six methods it knows; any other keeps its case."""
-    return method.upper() if method.upper() in NORMALIZED_METHODS else method
-
-
-def mime_essence(value):
-    """type/subtype of a Content-Type, lower case; None if it does not parse."""
-    essence = value.split(";", 1)[0].strip(" \t").lower()
-    kind, slash, subtype = essence.partition("/")
-    if not slash or not TOKEN.fullmatch(kind) or not TOKEN.fullmatch(subtype):
-        return None
-    return essence
-
-
-def safelisted(name, value):
-    """Fetch's CORS-safelisted request-header: sent without a preflight."""
-    if len(value.encode()) > 128:
-        return False
-    name = name.lower()
-    if name == "accept":
-        return not UNSAFE_VALUE_BYTES.intersection(value)
-    if name in ("accept-language", "content-language"):
-        return LANGUAGE_VALUE.fullmatch(value) is not None
-    if name == "content-type":
-        return not UNSAFE_VALUE_BYTES.intersection(value) and mime_essence(value) in FORM_TYPES
-    if name == "range":
-        return SIMPLE_RANGE.fullmatch(value) is not None
-    return False
-
-
-def unsafe_header_names(headers):
-    """The names a preflight must ask about, lower case and sorted, as a browser
-    sends them in Access-Control-Request-Headers."""
-    unsafe, safelisted_size = set(), 0
-    for name, value in headers:
-        if safelisted(name, value):
-            safelisted_size += len(value.encode())
-        else:
-            unsafe.add(name.lower())
-    if safelisted_size > 1024:   # safelisted values may total 1 KiB; past that, none are
-        unsafe.update(name.lower() for name, _ in headers)
-    return sorted(unsafe)
-
-
-def preflight_reason(method, headers):
-    """Why a browser sends a preflight for this request, or None when it does not."""
-    if method not in SAFELISTED_METHODS:
-        return f"{method} is not GET, HEAD or POST"
-    names = unsafe_header_names(headers)
-    if names:
-        return ("request headers that are not CORS-safelisted: " + ", ".join(names)
-                + " (a Content-Type other than the three form types counts)")
-    return None
-
-
-def readable_headers(headers, credentials):
-    """The response header names script can read: the safelisted ones and those
-    in Access-Control-Expose-Headers (* means all, without credentials)."""
-    exposed = allow_list(headers, "Access-Control-Expose-Headers") or []
-    exposed = {name.lower() for name in exposed}
-    present = []
-    for name, _ in headers:
-        lower = name.lower()
-        if lower not in present and lower not in ("set-cookie", "set-cookie2"):
-            present.append(lower)
-    if "*" in exposed and not credentials:
-        return present
-    return [name for name in present if name in SAFELISTED_RESPONSE_HEADERS or name in exposed]
-
-
-def origin_of(url):
-    """The serialized origin of an http(s) URL: scheme://host[:port], default port left out."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    default = {"http": 80, "https": 443}[parts.scheme]
-    port = parts.port if parts.port not in (None, default) else None
-    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
-
-
-def http_exchange(method, url, headers, body, timeout):
-    """One HTTP request; the answer's status, reason and header pairs, as sent."""
-    parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        port = parts.port
-    except ValueError:
-        raise CannotAsk(f"{url} has a port that is not a number")
-    if parts.scheme == "https":
-        connection = http.client.HTTPSConnection(parts.hostname, port, timeout=timeout,
-                                                 context=ssl.create_default_context())
-    else:
-        connection = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
-    where = f"{parts.hostname}:{port or (443 if parts.scheme == 'https' else 80)}"
-    try:
-        connection.putrequest(method, target, skip_accept_encoding=True)
-        for name, value in headers:
-            connection.putheader(name, value)
-        connection.endheaders(body)
-        response = connection.getresponse()
-        if method != "HEAD":
-            response.read(CHECK_READ)
-        return response.status, response.reason, response.getheaders()
-    except ssl.SSLCertVerificationError as error:
-        raise CannotAsk(f"{where}'s certificate is not trusted: {error.verify_message}")
-    except ssl.SSLError as error:
-        raise CannotAsk(f"no TLS with {where}: {error.reason or error}")
-    except socket.gaierror:
-        raise CannotAsk(f"cannot find the host {parts.hostname}")
-    except ConnectionRefusedError:
-        raise CannotAsk(f"nothing listens at {where} (connection refused)")
-    except (socket.timeout, TimeoutError):
-        raise CannotAsk(f"{where} did not answer within {timeout:g} s")
-    except http.client.HTTPException as error:
-        raise CannotAsk(f"{where} did not answer in HTTP ({type(error).__name__})")
-    except OSError as error:
-        raise CannotAsk(f"cannot talk to {where}: {error.strerror or error}")
-    finally:
-        connection.close()
-
-
-def check_request(method, headers, credentials, body):
-    """What fetch() would send, or CannotAsk for what fetch() itself refuses.
-    Returns (method, headers, body, notes)."""
-    if not TOKEN.fullmatch(method):
-        raise CannotAsk(f"{method!r} is not a method: fetch() throws a TypeError")
-    method = normalize_method(method)
-    if method.upper() in FORBIDDEN_METHODS:
-        raise CannotAsk(f"fetch() refuses the method {method} (a TypeError, nothing is sent)")
-    if body is not None and method in ("GET", "HEAD"):
-        raise CannotAsk(f"fetch() refuses a body with {method} (a TypeError, nothing is sent)")
-    kept, notes = [], []
-    for name, value in headers:
-        lower = name.lower()
-        if not TOKEN.fullmatch(name) or CONTROL_OR_BREAK.search(value):
-            raise CannotAsk(f"{name!r}: fetch() refuses this header (a TypeError)")
-        if lower == "cookie" and credentials:
-            kept.append((name, value))
-            notes.append("Cookie stands for the cookies the browser would send with credentials")
-        elif lower in FORBIDDEN_REQUEST_HEADERS or lower.startswith(("proxy-", "sec-")):
-            notes.append(f"{name} dropped: a page's script may not set it, so fetch() does not send it"
-                         + (" (cookies go only with --credentials)" if lower == "cookie" else ""))
-        else:
-            kept.append((name, value))
-    given = list(kept)
-    if body is not None and not any(name.lower() == "content-type" for name, _ in kept):
-        kept.append(("Content-Type", "text/plain;charset=UTF-8"))    # what fetch() adds to a string
-    return method, kept, body, notes, given
-
-
-def check(url, origin, method="GET", headers=(), credentials=False, body=None,
-          timeout=CHECK_TIMEOUT):
-    """Ask url what a browser would, for a page on origin: the report as a dict.
-    CannotAsk when the question cannot be put or gets no answer."""
-    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-        raise CannotAsk(f"{url!r} is not an http:// or https:// URL")
-    if not is_origin(origin):
-        raise CannotAsk(f"{origin!r} is not an origin: write scheme://host[:port], or null")
-    method, headers, body, notes, given = check_request(method, list(headers), credentials, body)
-    report = {"url": url, "origin": origin, "method": method, "headers": given, "body": body,
-              "credentials": credentials, "preflight": preflight_reason(method, headers),
-              "notes": notes, "exchanges": [], "allowed": False, "verdict": None,
-              "readable_headers": None}
-    cookies = [pair for pair in headers if pair[0].lower() == "cookie"]
-    headers = [pair for pair in headers if pair[0].lower() != "cookie"]
-    sender = origin          # the Origin sent: null once a redirect has crossed origins
-    for _ in range(MAX_REDIRECTS + 1):
-        if preflight_reason(method, headers):
-            refused = ask_preflight(report, url, sender, method, headers, credentials, timeout)
-            if refused:
-                return refused
-        sent = ([("Origin", sender)] + headers + (cookies if credentials else [])
-                + [("User-Agent", USER_AGENT)])
-        if not any(name.lower() == "accept" for name, _ in sent):
-            sent.append(("Accept", "*/*"))
-        exchange = record_exchange(report, "request", method, url, sent, body, timeout)
-        received = exchange["response_headers"]
-        location = get_header(received, "Location")
-        redirect = exchange["status"] in REDIRECTS and location is not None
-        why = cors_check(sender, credentials, received,
-                         "the redirect response" if redirect else "the response")
-        if why and sender != origin:
-            why += " (after a redirect to another origin, a browser sends Origin: null)"
-        if why:
-            return verdict_of(report, exchange, "blocked: " + why)
-        if not redirect:
-            report["readable_headers"] = readable_headers(received, credentials)
-            report["allowed"] = True
-            return verdict_of(report, exchange, "a browser lets the page read this")
-        next_url = urllib.parse.urljoin(url, location)
-        why = redirect_refused(next_url)
-        if why:
-            return verdict_of(report, exchange, "blocked: " + why)
-        if origin_of(next_url) != origin_of(url) and sender != origin_of(url):
-            sender = "null"
-        if (exchange["status"] in (301, 302) and method == "POST") or \
-                (exchange["status"] == 303 and method not in ("GET", "HEAD")):
-            method, body = "GET", None       # as browsers turn these redirects into a GET
-            headers = [pair for pair in headers if pair[0].lower() not in BODY_HEADERS]
-        exchange["verdict"] = f"redirect passed the CORS check: a browser follows it to {next_url}"
-        url = next_url
-    return verdict_of(report, report["exchanges"][-1],
-                      f"blocked: more than {MAX_REDIRECTS} redirects")
-
-
-def ask_preflight(report, url, sender, method, headers, credentials, timeout):
-    """Send the preflight a browser would; the report if it stops there, else None."""
-    names = unsafe_header_names(headers)
-    asked = [("Origin", sender), ("Access-Control-Request-Method", method)]
-    if names:
-        asked.append(("Access-Control-Request-Headers", ",".join(names)))
-    exchange = record_exchange(report, "preflight", "OPTIONS", url,
-                               asked + [("Accept", "*/*"), ("User-Agent", USER_AGENT)],
-                               None, timeout)
-    why = preflight_check(sender, method, names, credentials, exchange["status"],
-                          exchange["response_headers"])
-    if not why:
-        exchange["verdict"] = f"preflight passed: a browser now sends the {method} request"
-        return None
-    if exchange["status"] in REDIRECTS:
-        location = get_header(exchange["response_headers"], "Location")
-        why += f" (it redirects to {location}, and a browser follows no redirect of a preflight)"
-    return verdict_of(report, exchange, f"blocked: {why}; the {method} is never sent")
-
-
-def redirect_refused(next_url):
-    """Why a browser would not follow a CORS request's redirect to next_url, or None."""
-    parts = urlsplit(next_url)
-    if parts.scheme not in ("http", "https"):
-        return f"it redirects to {next_url}, which is not http(s)"
-    if parts.username is not None or parts.password is not None:
-        return "it redirects to a URL with a user name or password, which a CORS request may not follow"
-    return None
-
-
-def record_exchange(report, kind, method, url, headers, body, timeout):
-    if body is not None:
-        body = body.encode() if isinstance(body, str) else body
-        headers = headers + [("Content-Length", str(len(body)))]    # as a browser adds it
-    status, reason, received = http_exchange(method, url, headers, body, timeout)
-    exchange = {"kind": kind, "method": method, "url": url, "request_headers": headers,
-                "status": status, "reason": reason, "response_headers": received,
-                "verdict": None}
-    report["exchanges"].append(exchange)
-    return exchange
-
-
-def verdict_of(report, exchange, text):
-    if "does not cover Authorization" in text:
-        text += " (Chromium, up to 156 at least, still lets * cover it; Firefox and Safari do not)"
-    exchange["verdict"] = text
-    report["verdict"] = text
-    return report
-
-
-SHOWN_RESPONSE_HEADERS = ("vary", "location")
-
-
-def js_string(text):
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def fetch_call(report):
-    """The fetch() a page would make, as JavaScript."""
-    options = []
-    if report["method"] != "GET":
-        options.append(f"method: {js_string(report['method'])}")
-    if report["headers"]:
-        pairs = ", ".join(f"{js_string(name)}: {js_string(value)}" for name, value in report["headers"])
-        options.append(f"headers: {{{pairs}}}")
-    if report["credentials"]:
-        options.append("credentials: 'include'")
-    if report["body"] is not None:
-        options.append(f"body: {js_string(report['body'])}")
-    init = ", {" + ", ".join(options) + "}" if options else ""
-    return f"fetch({js_string(report['url'])}{init})"
-
-
-def check_text(report):
-    """The report as the terminal shows it: each exchange, then the verdict."""
-    lines = [f"{fetch_call(report)} from a page on {report['origin']}"]
-    lines += [f"  note: {note}" for note in report["notes"]]
-    lines.append(f"A preflight first: {report['preflight']}." if report["preflight"]
-                 else "No preflight: a safelisted method, and only safelisted headers.")
-    for exchange in report["exchanges"]:
-        parts = urlsplit(exchange["url"])
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        lines += ["", f"> {exchange['method']} {target} HTTP/1.1", f"> Host: {parts.netloc}"]
-        lines += [f"> {name}: {value}" for name, value in exchange["request_headers"]
-                  if name not in ("User-Agent", "Accept")]
-        lines.append(f"< HTTP/1.1 {exchange['status']} {exchange['reason']}")
-        shown = [(name, value) for name, value in exchange["response_headers"]
-                 if name.lower().startswith("access-control-") or name.lower() in SHOWN_RESPONSE_HEADERS]
-        lines += [f"< {name}: {value}" for name, value in shown]
-        if not any(name.lower().startswith("access-control-") for name, _ in shown):
-            lines.append("< (no Access-Control-* header)")
-        if exchange is not report["exchanges"][-1] and exchange["verdict"]:
-            lines.append(f"  {exchange['verdict']}")
-    lines += ["", report["verdict"]]
-    if report["readable_headers"] is not None:
-        lines.append("script can read the headers: " + (", ".join(report["readable_headers"]) or "none"))
-    return "\n".join(lines)
-
-
-def check_json(report):
-    """The report as one JSON object; header lists stay lists of [name, value]."""
-    return json.dumps(report, indent=2)
-
-
-def parse_check_args(argv):
-    parser = argparse.ArgumentParser(
-        prog="cors_demo.py check", add_help=False,
-        usage="python cors_demo.py check URL --origin ORIGIN [--method M] "
-              "[--header NAME:VALUE]... [--credentials] [--body DATA] [--timeout S] [--json]")
-    parser.add_argument("-h", "--help", action=PrintHelp)
-    parser.add_argument("url")
-    parser.add_argument("--origin", required=True)
-    parser.add_argument("--method", default="GET")
-    parser.add_argument("--header", action="append", default=[], type=header_argument,
-                        dest="headers")
-    parser.add_argument("--credentials", action="store_true")
-    parser.add_argument("--body")
-    parser.add_argument("--timeout", type=float, default=CHECK_TIMEOUT)
-    parser.add_argument("--json", action="store_true")
-    return parser.parse_args(argv)
-
-
-def header_argument(text):
-    name, colon, value = text.partition(":")
-    if not colon or not name.strip():
-        raise argparse.ArgumentTypeError(f"{text!r}: write a header as NAME:VALUE")
-    return name.strip(), value.strip(" \t")
-
-
-def check_main(argv):
-    """Exit status: 0 a browser lets the page read it, 1 blocked, 2 could not ask."""
-    args = parse_check_args(argv)
-    try:
-        report = check(args.url, args.origin, args.method, args.headers, args.credentials,
-                       args.body, args.timeout)
-    except CannotAsk as error:
-        if args.json:
-            print(json.dumps({"url": args.url, "origin": args.origin, "allowed": None,
-                              "verdict": f"could not ask: {error}"}, indent=2))
-        else:
-            print(f"could not ask: {error}", file=sys.stderr)
-        return 2
-    print(check_json(report) if args.json else check_text(report))
-    return 0 if report["allowed"] else 1
-
-
-# ---------------------------------------------------------------- command line
-
-class PrintHelp(argparse.Action):
-    """-h/--help prints the module docstring: the usage text lives in one place."""
-
-    def __init__(self, option_strings, dest, **kwargs):
-        super().__init__(option_strings, dest, nargs=0)
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        print(__doc__.strip())
-        parser.exit()
-
-
-def port_number(text):
-    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535)")
-    return int(text)
-
-
-def max_age_seconds(text):
-    if not (text.isascii() and text.isdigit()) or int(text) > MAX_AGE_LIMIT:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to "
-                                         f"{MAX_AGE_LIMIT} (browsers cap it: Chrome at 7200)")
-    return int(text)
-
-
-def connection_count(text):
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 1_000_000:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of connections (1 or more)")
-    return int(text)
-
-
-def browser_origin(text):
-    """An allow-list entry: an origin exactly as a browser sends it, since matching is exact."""
-    if text == "null":
-        return text
-    if not is_origin(text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an origin: write scheme://host[:port], with no path or trailing slash")
-    scheme, _, rest = text.partition("://")
-    default_port = {"http": ":80", "https": ":443"}.get(scheme.lower())
-    if text != text.lower() or (default_port and rest.endswith(default_port)):
-        plain = text.lower()
-        if default_port and plain.endswith(default_port):
-            plain = plain[:-len(default_port)]
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not how a browser writes that origin; it sends {plain!r}")
-    return text
-
-
-def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        prog="cors_demo.py", add_help=False,
-        usage="python cors_demo.py [--host HOST] [--port PORT] [--playground-port PORT] "
-              "[--allow-origin ORIGIN]... [--max-age SECONDS] [--quiet] (--help for more)")
-    env_port = os.environ.get("PORT")
-    default_port = PORT
-    if env_port:
-        try:
-            default_port = port_number(env_port)
-        except argparse.ArgumentTypeError:
-            parser.error(f"PORT={env_port!r} in the environment is not a port (0-65535)")
-    parser.add_argument("-h", "--help", action=PrintHelp)
-    parser.add_argument("--version", action="version", version=f"cors_demo {__version__}")
-    parser.add_argument("--host", default=HOST)
-    parser.add_argument("--port", type=port_number, default=default_port)
-    parser.add_argument("--playground-port", type=port_number)
-    parser.add_argument("--allow-origin", type=browser_origin, action="append", dest="allow_origins")
-    parser.add_argument("--max-age", type=max_age_seconds, default=MAX_AGE)
-    parser.add_argument("--max-connections", type=connection_count, default=MAX_CONNECTIONS)
-    parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
-    if args.playground_port is None and args.port == 65535:
-        parser.error("the playground needs a port too: give --playground-port")
-    if args.playground_port and args.playground_port == args.port:
-        parser.error("the API and the playground need different ports: they are two origins")
-    return args
-
-
-def banner(demo, host):
-    lines = [f"cors_demo {__version__}: watch CORS happen",
-             f"  API         {demo.api_url}",
-             f"  playground  {demo.playground_url}   <- open this in a browser",
-             "  allow-list  " + " ".join(demo.origin_order)]
-    if host in ("", "0.0.0.0", "::"):
-        lines.append(f"  listening on every interface ({host or 'all'}), not only loopback")
-    lines.append("Ctrl-C stops." + ("" if demo.quiet else " One line per API request follows."))
-    return "\n".join(lines)
-
-
-def room_for(connections):
-    """Raise the open-file limit to fit the connection cap (many systems start at
-    1024); if the system will not, lower the cap, and say so."""
-    try:
-        import resource
-    except ImportError:       # not on Windows: nothing to raise
-        return connections, None
-    needed = connections + 64             # listeners, the terminal, the loop's own
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft >= needed:
-        return connections, None
-    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    except (ValueError, OSError):
-        target = soft
-    if target >= needed:
-        return connections, None
-    fitted = max(1, target - 64)
-    return fitted, f"the system allows {target} open files: at most {fitted} connections"
-
-
-def serve(args):
-    max_connections, warning = room_for(args.max_connections)
-    try:
-        demo = Demo(host=args.host, port=args.port, playground_port=args.playground_port,
-                    allow_origins=args.allow_origins, max_age=args.max_age, quiet=args.quiet,
-                    max_connections=max_connections)
-    except ListenError as error:
-        print(error, file=sys.stderr)
-        return 1
-    try:
-        for warning in demo.warnings + ([warning] if warning else []):
-            print("warning:", warning, file=sys.stderr)
-        demo.start()
-        print(banner(demo, args.host), flush=True)
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not interrupt the stop
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        demo.stop()
-    print("\ncors_demo stopped.")
-    return 0
 
 
 def stop_on_sigterm(signum, frame):

@@ -30,7 +30,6 @@ from pathlib import Path
 from unittest import mock
 
 import cors_demo
-from cors_demo import Verdict, browser_verdict, cors_check, preflight_check
 
 HERE = Path(__file__).resolve().parent
 PAGE = "http://127.0.0.1:8001"          # an origin the test servers allow-list
@@ -916,7 +915,7 @@ class TestConnections(unittest.TestCase):
         self.assertFalse(any("Traceback" in line for line in lines))
 
 
-# ---------------------------------------------------------------- log and verdict
+# ---------------------------------------------------------------- the log, and the policy functions
 
 class TestLog(ServerTestCase):
 
@@ -1015,121 +1014,6 @@ class TestLog(ServerTestCase):
         self.assertEqual(len(demo.log), 1)
 
 
-ALLOWED = "a browser lets the page read this"
-
-
-class TestVerdict(unittest.TestCase):
-    """The Fetch standard's checks, one row per reason, no sockets."""
-
-    def test_actual_responses(self):
-        page = PAGE
-        cases = [  # credentials, response headers, allowed, words in the verdict
-            (False, {}, False, "no Access-Control-Allow-Origin"),
-            (False, {"Access-Control-Allow-Origin": "*"}, True, ALLOWED),
-            (True, {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true"},
-             False, "* does not cover a request with credentials"),
-            (False, {"Access-Control-Allow-Origin": page}, True, ALLOWED),
-            (False, {"Access-Control-Allow-Origin": "http://x"}, False,
-             f"Access-Control-Allow-Origin: http://x but the page is {page}"),
-            (False, {"Access-Control-Allow-Origin": page + "/"}, False, "no trailing slash"),
-            (False, {"Access-Control-Allow-Origin": page.upper()}, False, "case included"),
-            (False, {"Access-Control-Allow-Origin": "null"}, False, "but the page is"),
-            (True, {"Access-Control-Allow-Origin": page}, False,
-             "no Access-Control-Allow-Credentials"),
-            (True, {"Access-Control-Allow-Origin": page, "Access-Control-Allow-Credentials": "TRUE"},
-             False, "only the exact value true"),
-            (True, {"Access-Control-Allow-Origin": page, "Access-Control-Allow-Credentials": "true"},
-             True, ALLOWED),
-        ]
-        for credentials, headers, allowed, words in cases:
-            with self.subTest(credentials=credentials, headers=headers):
-                verdict = browser_verdict(page, 200, list(headers.items()), credentials)
-                self.assertEqual(verdict.allowed, allowed)
-                self.assertIn(words, verdict.text)
-                self.assertEqual(verdict.text.startswith("blocked: "), not allowed)
-
-    def test_two_allow_origin_values_fail(self):
-        headers = [("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Origin", PAGE)]
-        verdict = browser_verdict(PAGE, 200, headers, False)
-        self.assertFalse(verdict.allowed)
-        self.assertIn("several", verdict.text)
-
-    def test_error_statuses_are_readable_when_cors_passes(self):
-        verdict = browser_verdict(PAGE, 500, [("Access-Control-Allow-Origin", "*")], False)
-        self.assertTrue(verdict.allowed)
-
-    def test_unknown_credentials_mentions_what_credentials_would_change(self):
-        verdict = browser_verdict(PAGE, 200, [("Access-Control-Allow-Origin", "*")])
-        self.assertEqual(verdict.text, ALLOWED)
-        self.assertIn("blocked: the response has Access-Control-Allow-Origin: *",
-                      verdict.with_credentials)
-        verdict = browser_verdict(PAGE, 200, [("Access-Control-Allow-Origin", PAGE),
-                                              ("Access-Control-Allow-Credentials", "true")])
-        self.assertEqual(verdict, Verdict(True, ALLOWED))
-
-    def test_not_cors_requests(self):
-        self.assertIsNone(browser_verdict(None, 200, []).allowed)
-        self.assertIn("no Origin", browser_verdict(None, 200, []).text)
-        self.assertIn("opaque", browser_verdict(PAGE, 200, [], mode="no-cors").text)
-        self.assertIsNone(browser_verdict(PAGE, 200, [], mode="navigate").allowed)
-        self.assertIn("same-origin", browser_verdict(PAGE, 200, [], site="same-origin").text)
-
-    def test_preflights(self):
-        ok = [("Access-Control-Allow-Origin", PAGE)]
-        cases = [  # method, names, credentials, status, extra headers, allowed, words
-            ("PUT", [], False, 204, [("Access-Control-Allow-Methods", "PUT")], True,
-             "preflight passed: a browser now sends the PUT request"),
-            ("PUT", [], False, 404, [("Access-Control-Allow-Methods", "PUT")], False,
-             "status 404; a preflight needs an ok status"),
-            ("PUT", [], False, 302, [("Access-Control-Allow-Methods", "PUT")], False, "status 302"),
-            ("PUT", [], False, 204, [("Access-Control-Allow-Methods", "GET, POST")], False,
-             "PUT is not in the preflight's Access-Control-Allow-Methods (GET, POST)"),
-            ("PUT", [], False, 204, [("Access-Control-Allow-Methods", "put")], False, "not in"),
-            ("PUT", [], False, 204, [], False, "Access-Control-Allow-Methods (none)"),
-            ("POST", ["x-demo"], False, 204, [], False, "header x-demo is not in"),
-            ("POST", [], False, 204, [], True, "preflight passed"),
-            ("PUT", [], False, 204, [("Access-Control-Allow-Methods", "*")], True, "passed"),
-            ("PUT", [], True, 204, [("Access-Control-Allow-Methods", "*"),
-                                    ("Access-Control-Allow-Credentials", "true")], False,
-             "* in Access-Control-Allow-Methods does not cover a request with credentials"),
-            ("GET", ["x-demo"], False, 204, [("Access-Control-Allow-Headers", "X-DEMO")], True,
-             "passed"),
-            ("GET", ["x-demo"], False, 204, [("Access-Control-Allow-Headers", "*")], True, "passed"),
-            ("GET", ["x-demo"], True, 204, [("Access-Control-Allow-Headers", "*"),
-                                            ("Access-Control-Allow-Credentials", "true")], False,
-             "* in Access-Control-Allow-Headers does not cover a request with credentials"),
-            ("GET", ["authorization"], False, 204, [("Access-Control-Allow-Headers", "*")], False,
-             "does not cover Authorization"),
-            ("GET", ["authorization"], False, 204,
-             [("Access-Control-Allow-Headers", "authorization")], True, "passed"),
-            ("GET", ["x-a", "x-b"], False, 204, [("Access-Control-Allow-Headers", "x-a")], False,
-             "header x-b is not in the preflight's Access-Control-Allow-Headers (x-a)"),
-            ("PUT", [], False, 204, [("Access-Control-Allow-Methods", "PUT, bad method")], False,
-             "not a list of methods"),
-            ("GET", ["x-a"], False, 204, [("Access-Control-Allow-Headers", "x-a, (bad)")], False,
-             "not a list of header names"),
-            ("PUT", [], True, 204, [("Access-Control-Allow-Methods", "PUT")], False,
-             "no Access-Control-Allow-Credentials"),
-        ]
-        for method, names, credentials, status, extra, allowed, words in cases:
-            with self.subTest(method=method, names=names, credentials=credentials, extra=extra):
-                verdict = browser_verdict(PAGE, status, ok + extra, credentials, (method, names))
-                self.assertEqual(verdict.allowed, allowed, verdict.text)
-                self.assertIn(words, verdict.text)
-
-    def test_preflight_without_allow_origin(self):
-        verdict = browser_verdict(PAGE, 204, [], False, ("PUT", []))
-        self.assertEqual(verdict, Verdict(False, "blocked: the preflight response has no "
-                                                 "Access-Control-Allow-Origin header"))
-
-    def test_check_functions_return_none_when_they_pass(self):
-        self.assertIsNone(cors_check(PAGE, False, [("access-control-allow-origin", "*")]))
-        self.assertIsNone(preflight_check(PAGE, "DELETE", ["x-demo"], False, 200,
-                                          [("Access-Control-Allow-Origin", PAGE),
-                                           ("Access-Control-Allow-Methods", "DELETE"),
-                                           ("Access-Control-Allow-Headers", "X-Demo")]))
-
-
 class TestPolicy(unittest.TestCase):
     """What the API sends, as pure functions: no sockets."""
 
@@ -1173,7 +1057,123 @@ class TestPolicy(unittest.TestCase):
         self.assertTrue(raw.endswith(b"Vary: Origin\r\n\r\n"))
 
 
-# ---------------------------------------------------------------- check
+# ---------------------------------------------------------------- what a browser does: the verdict and check
+
+ALLOWED = "a browser lets the page read this"
+
+
+class TestVerdict(unittest.TestCase):
+    """The Fetch standard's checks, one row per reason, no sockets."""
+
+    def test_actual_responses(self):
+        page = PAGE
+        cases = [  # credentials, response headers, allowed, words in the verdict
+            (False, {}, False, "no Access-Control-Allow-Origin"),
+            (False, {"Access-Control-Allow-Origin": "*"}, True, ALLOWED),
+            (True, {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true"},
+             False, "* does not cover a request with credentials"),
+            (False, {"Access-Control-Allow-Origin": page}, True, ALLOWED),
+            (False, {"Access-Control-Allow-Origin": "http://x"}, False,
+             f"Access-Control-Allow-Origin: http://x but the page is {page}"),
+            (False, {"Access-Control-Allow-Origin": page + "/"}, False, "no trailing slash"),
+            (False, {"Access-Control-Allow-Origin": page.upper()}, False, "case included"),
+            (False, {"Access-Control-Allow-Origin": "null"}, False, "but the page is"),
+            (True, {"Access-Control-Allow-Origin": page}, False,
+             "no Access-Control-Allow-Credentials"),
+            (True, {"Access-Control-Allow-Origin": page, "Access-Control-Allow-Credentials": "TRUE"},
+             False, "only the exact value true"),
+            (True, {"Access-Control-Allow-Origin": page, "Access-Control-Allow-Credentials": "true"},
+             True, ALLOWED),
+        ]
+        for credentials, headers, allowed, words in cases:
+            with self.subTest(credentials=credentials, headers=headers):
+                verdict = cors_demo.browser_verdict(page, 200, list(headers.items()), credentials)
+                self.assertEqual(verdict.allowed, allowed)
+                self.assertIn(words, verdict.text)
+                self.assertEqual(verdict.text.startswith("blocked: "), not allowed)
+
+    def test_two_allow_origin_values_fail(self):
+        headers = [("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Origin", PAGE)]
+        verdict = cors_demo.browser_verdict(PAGE, 200, headers, False)
+        self.assertFalse(verdict.allowed)
+        self.assertIn("several", verdict.text)
+
+    def test_error_statuses_are_readable_when_cors_passes(self):
+        verdict = cors_demo.browser_verdict(PAGE, 500, [("Access-Control-Allow-Origin", "*")], False)
+        self.assertTrue(verdict.allowed)
+
+    def test_unknown_credentials_mentions_what_credentials_would_change(self):
+        verdict = cors_demo.browser_verdict(PAGE, 200, [("Access-Control-Allow-Origin", "*")])
+        self.assertEqual(verdict.text, ALLOWED)
+        self.assertIn("blocked: the response has Access-Control-Allow-Origin: *",
+                      verdict.with_credentials)
+        verdict = cors_demo.browser_verdict(PAGE, 200, [("Access-Control-Allow-Origin", PAGE),
+                                              ("Access-Control-Allow-Credentials", "true")])
+        self.assertEqual(verdict, cors_demo.Verdict(True, ALLOWED))
+
+    def test_not_cors_requests(self):
+        self.assertIsNone(cors_demo.browser_verdict(None, 200, []).allowed)
+        self.assertIn("no Origin", cors_demo.browser_verdict(None, 200, []).text)
+        self.assertIn("opaque", cors_demo.browser_verdict(PAGE, 200, [], mode="no-cors").text)
+        self.assertIsNone(cors_demo.browser_verdict(PAGE, 200, [], mode="navigate").allowed)
+        self.assertIn("same-origin", cors_demo.browser_verdict(PAGE, 200, [], site="same-origin").text)
+
+    def test_preflights(self):
+        ok = [("Access-Control-Allow-Origin", PAGE)]
+        cases = [  # method, names, credentials, status, extra headers, allowed, words
+            ("PUT", [], False, 204, [("Access-Control-Allow-Methods", "PUT")], True,
+             "preflight passed: a browser now sends the PUT request"),
+            ("PUT", [], False, 404, [("Access-Control-Allow-Methods", "PUT")], False,
+             "status 404; a preflight needs an ok status"),
+            ("PUT", [], False, 302, [("Access-Control-Allow-Methods", "PUT")], False, "status 302"),
+            ("PUT", [], False, 204, [("Access-Control-Allow-Methods", "GET, POST")], False,
+             "PUT is not in the preflight's Access-Control-Allow-Methods (GET, POST)"),
+            ("PUT", [], False, 204, [("Access-Control-Allow-Methods", "put")], False, "not in"),
+            ("PUT", [], False, 204, [], False, "Access-Control-Allow-Methods (none)"),
+            ("POST", ["x-demo"], False, 204, [], False, "header x-demo is not in"),
+            ("POST", [], False, 204, [], True, "preflight passed"),
+            ("PUT", [], False, 204, [("Access-Control-Allow-Methods", "*")], True, "passed"),
+            ("PUT", [], True, 204, [("Access-Control-Allow-Methods", "*"),
+                                    ("Access-Control-Allow-Credentials", "true")], False,
+             "* in Access-Control-Allow-Methods does not cover a request with credentials"),
+            ("GET", ["x-demo"], False, 204, [("Access-Control-Allow-Headers", "X-DEMO")], True,
+             "passed"),
+            ("GET", ["x-demo"], False, 204, [("Access-Control-Allow-Headers", "*")], True, "passed"),
+            ("GET", ["x-demo"], True, 204, [("Access-Control-Allow-Headers", "*"),
+                                            ("Access-Control-Allow-Credentials", "true")], False,
+             "* in Access-Control-Allow-Headers does not cover a request with credentials"),
+            ("GET", ["authorization"], False, 204, [("Access-Control-Allow-Headers", "*")], False,
+             "does not cover Authorization"),
+            ("GET", ["authorization"], False, 204,
+             [("Access-Control-Allow-Headers", "authorization")], True, "passed"),
+            ("GET", ["x-a", "x-b"], False, 204, [("Access-Control-Allow-Headers", "x-a")], False,
+             "header x-b is not in the preflight's Access-Control-Allow-Headers (x-a)"),
+            ("PUT", [], False, 204, [("Access-Control-Allow-Methods", "PUT, bad method")], False,
+             "not a list of methods"),
+            ("GET", ["x-a"], False, 204, [("Access-Control-Allow-Headers", "x-a, (bad)")], False,
+             "not a list of header names"),
+            ("PUT", [], True, 204, [("Access-Control-Allow-Methods", "PUT")], False,
+             "no Access-Control-Allow-Credentials"),
+        ]
+        for method, names, credentials, status, extra, allowed, words in cases:
+            with self.subTest(method=method, names=names, credentials=credentials, extra=extra):
+                verdict = cors_demo.browser_verdict(PAGE, status, ok + extra, credentials, (method, names))
+                self.assertEqual(verdict.allowed, allowed, verdict.text)
+                self.assertIn(words, verdict.text)
+
+    def test_preflight_without_allow_origin(self):
+        verdict = cors_demo.browser_verdict(PAGE, 204, [], False, ("PUT", []))
+        self.assertEqual(verdict, cors_demo.Verdict(False, "blocked: the preflight response has no "
+                                                 "Access-Control-Allow-Origin header"))
+
+    def test_check_functions_return_none_when_they_pass(self):
+        self.assertIsNone(cors_demo.cors_check(PAGE, False, [("access-control-allow-origin", "*")]))
+        self.assertIsNone(cors_demo.preflight_check(PAGE, "DELETE", ["x-demo"], False, 200,
+                                          [("Access-Control-Allow-Origin", PAGE),
+                                           ("Access-Control-Allow-Methods", "DELETE"),
+                                           ("Access-Control-Allow-Headers", "X-Demo")]))
+
+
 
 class TestCheckRules(unittest.TestCase):
     """The Fetch standard's request-side rules, no sockets."""
