@@ -2,10 +2,9 @@
 """cors_demo: watch Cross-Origin Resource Sharing happen.
 
 usage: python cors_demo.py [--host HOST] [--port PORT] [--playground-port PORT]
-                           [--allow-origin ORIGIN]... [--max-age SECONDS]
-                           [--max-connections N] [--quiet]
-       python cors_demo.py check URL --origin ORIGIN [--method M] [--header NAME:VALUE]...
-                           [--credentials] [--body DATA] [--timeout S] [--json]
+                           [--allow-origin ORIGIN]... [--no-default-origins]
+                           [--max-age SECONDS] [--max-connections N] [--quiet]
+       python cors_demo.py check URL --origin ORIGIN [options]   (check --help)
        python cors_demo.py --version | --help
 
 One process, two origins. The API answers the lesson's endpoints. The
@@ -32,15 +31,21 @@ API routes:
                       (allow-origin allow-credentials allow-methods allow-headers
                        expose-headers max-age allow-private-network status
                        preflight-status; allow-origin=origin reflects the Origin)
+  /redirect           any method    a redirect: /redirect?to=/allow-cors&status=307,
+                                    with the CORS headers allow-origin and
+                                    allow-credentials ask for
+  Every route ignores a run=TOKEN query parameter: the playground's run token.
 
 options:
-  --host HOST             address to listen on (default 127.0.0.1; 0.0.0.0 in a sandbox)
+  --host HOST             address to listen on (default 127.0.0.1; 0.0.0.0 in a sandbox;
+                          :: or [::1] for IPv6)
   --port PORT             API port (default: $PORT if set, else 8000; 0 = any free port)
   --playground-port PORT  playground port (default: API port + 1; 0 = any free port)
-  --allow-origin ORIGIN   an origin /allow-origin, /allow-credentials and /data trust,
-                          exactly as a browser writes it (scheme://host[:port]);
-                          repeat for more (default: the playground, as
-                          http://127.0.0.1:PORT and http://localhost:PORT)
+  --allow-origin ORIGIN   one more origin /allow-origin, /allow-credentials and /data
+                          trust, as a browser writes it (scheme://host[:port]); repeat
+                          for more. The default list is the playground's own origin,
+                          as http://127.0.0.1:PORT, http://localhost:PORT, http://[::1]:PORT
+  --no-default-origins    trust only the --allow-origin ones
   --max-age SECONDS       Access-Control-Max-Age of /data preflights (default 600)
   --max-connections N     open connections at once; more get 503 (default 2048)
   --quiet                 no line per request in the terminal
@@ -48,39 +53,33 @@ options:
   -h, --help              print this text and exit
 
 check: why is my request blocked? For any http(s) URL, does what a browser does
-for fetch(URL, {mode: 'cors', ...}) from a page on ORIGIN, by the Fetch standard:
-the preflight if one is needed (no cookies), its checks, the request, the CORS
-check, redirects (a preflight may not redirect), and which response headers script
-can read. It prints each exchange and the verdict, in the words of the log.
-  --origin ORIGIN         the page's origin, as scheme://host[:port] (or null)
-  --method M              the fetch's method (default GET)
-  --header NAME:VALUE     a request header the page sets; repeat for more. Headers a
-                          page cannot set are dropped, but for Cookie with --credentials
-  --credentials           credentials: 'include'
-  --body DATA             a body (a string, as fetch() sends it)
-  --timeout S             seconds to wait for each answer (default 10)
-  --json                  print the same as one JSON object
-  exit status: 0 a browser lets the page read the response, 1 blocked, 2 could not ask
+for fetch(URL, {mode: 'cors', ...}) from a page on ORIGIN, by the Fetch standard,
+and says what the browser decides and why. `check --help` lists its options.
+Exit status: 0 a browser lets the page read the response, 1 blocked, 2 could not ask.
 
 A teaching server, not a production CORS layer: it reflects, logs and explains
 what production code should do quietly.
 """
 
+# How to read this file: Part 1 is the lesson (what the API sends and why, its
+# routes, and the playground's experiments as data); Part 2 is what a browser
+# does with it (the verdict, and check); Part 3 is the machinery that serves it
+# (the log, http.server underneath, the command line); the appendix is the page.
+
 import argparse
 import base64
 import collections
-import email.utils
 import errno
-import functools
 import hashlib
 import http.client
+import http.server
 import io
 import itertools
 import json
+import math
 import os
 import re
 import secrets
-import selectors
 import signal
 import socket
 import ssl
@@ -95,6 +94,9 @@ from typing import NamedTuple, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 __version__ = "1.0.0"
+__all__ = [  # the lesson's names; the rest is how it is served
+    "ROUTES", "LESSON", "dispatch", "listed_origin_headers", "data_preflight_headers",
+    "cors_query_headers", "browser_verdict", "preflight_reason", "check", "Demo", "main"]
 
 
 ##############################################################################
@@ -103,59 +105,91 @@ __version__ = "1.0.0"
 
 # ---------------------------------------------------------------- constants
 
-HOST = "127.0.0.1"    # loopback: a demo is not on the network unless asked to be
-PORT = 8000
-MAX_AGE = 600         # seconds a browser may reuse a /data preflight (Chrome caps at 7200)
+HOST = "127.0.0.1"     # loopback: a demo is not on the network unless asked to be
+PORT = 8000            # the API; the playground listens on PORT + 1, the other origin on PORT + 2
+MAX_AGE = 600          # seconds a browser may reuse a /data preflight (Chrome caps at 7200)
 MAX_AGE_LIMIT = 86400  # Firefox's cap: a longer Max-Age means nothing to any browser
 MESSAGE_PATH = Path(__file__).with_name("message.json")
 BUILT_IN_MESSAGE = {"message": "Hello from the cors_demo API (message.json was not found)."}
 
-# /data: what its preflight allows. Methods in the order the answer lists them;
-# request headers by their lower-case name, spelled as the answer spells them.
-DATA_METHODS = ("GET", "POST", "DELETE", "HEAD", "OPTIONS")
+# /data: the request headers its preflight allows, by lower-case name, spelled as
+# its answer spells them. Its methods are the route table's (ROUTES, below).
 DATA_HEADERS = {"content-type": "Content-Type", "x-demo": "X-Demo"}
-DATA_ALLOW = "GET, HEAD, POST, DELETE, OPTIONS"   # its Allow header
 EXPOSED_HEADER = "X-Demo-Count"   # listed in Access-Control-Expose-Headers: script reads it
 HIDDEN_HEADER = "X-Demo-Hidden"   # sent but not listed: script cannot read it
 PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
-MAX_NOTES = 100       # the oldest note goes when a new one would pass this
-MAX_BODY = 16 * 1024  # request bodies above this get 413 and are never read
+MAX_NOTES = 100        # the oldest note goes when a new one would pass this
+MAX_BODY = 16 * 1024   # request bodies above this get 413 and are never read
 COOKIE_NAME = "cors_demo"
 
-# HTTP limits: generous for browsers, small enough that no client can make the
-# server hold much for long.
-MAX_LINE = 8 * 1024   # request line or header line; longer: 414 or 431 (nginx's default)
-MAX_HEADERS = 100     # header lines per request; more: 431 (as Python's own parser)
-MAX_HEAD = 64 * 1024  # all of a request's header lines together; more: 431
-MAX_PARAM = 1024      # a /cors query value longer than this is refused
-TIMEOUT = 10.0        # seconds a connection has to deliver each whole request, idle time included
-LINGER = 1.0          # when closing, seconds spent reading what the client still sends,
-LINGER_BYTES = 256 * 1024  # ...and at most this much, so it sees our answer, not a reset
-MAX_CONNECTIONS = 2048  # open at once; more get 503 (a class of 40 browsers uses ~500)
-BACKLOG = 128         # handshakes the kernel queues; socketserver's 5 drops them under load
-ACCEPT_BATCH = 64     # connections taken per wake-up, so a flood cannot starve the others
-RECEIVE_SIZE = 64 * 1024
-LOG_SIZE = 200        # API requests the log keeps, newest first
-
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})   # Fetch: never need a preflight
-SINGLE_HEADERS = frozenset({"origin", "host", "content-length"})  # a second copy is a 400
-REQUEST_CORS_HEADERS = ("Access-Control-Request-Method", "Access-Control-Request-Headers",
-                        "Access-Control-Request-Private-Network")
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+RUN_PARAMETER = "run"  # the playground's run token: every route accepts and ignores it
+MAX_PARAM = 1024       # a /cors or /redirect query value longer than this is refused
 
-TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")     # RFC 9110: methods, header names
-# What a request head may hold: tab, CR and LF, visible ASCII and space, and
-# obs-text (0x80-0xFF). Any other byte (NUL, an escape...) is a 400; so is a CR
-# that does not end a line. Checked for the whole head at once, in C.
-ALLOWED_IN_HEAD = b"\t\n\r" + bytes(range(0x20, 0x7f)) + bytes(range(0x80, 0x100))
-CONTROL_OR_BREAK = re.compile(r"[\x00\r\n]")     # what fetch() refuses in a header value
-TARGET = re.compile(r"[\x21-\x7e]+")                     # a request target: visible ASCII
-PRINTABLE = re.compile(r"[\x20-\x7e]*")                  # what a /cors value may hold
+TOKEN_CHARACTERS = r"!#$%&'*+\-.^_`|~0-9A-Za-z"        # RFC 9110: methods, header names
+TOKEN = re.compile(f"[{TOKEN_CHARACTERS}]+")
+PRINTABLE = re.compile(r"[\x20-\x7e]*")                  # what a query value may hold
+VISIBLE = re.compile(r"[\x21-\x7e]+")                    # a request target, a redirect's Location
+CONTROL_OR_BREAK = re.compile(r"[\x00\r\n]")            # what fetch() refuses in a header value
 ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://"
                     r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)(?::[0-9]{1,5})?")
 JSON_TYPE = "application/json"
 
 
-# ---------------------------------------------------------------- CORS policy
+# ---------------------------------------------------------------- what a handler gets and returns
+
+class HTTPError(Exception):
+    """A request refused with a status and a message a person can act on."""
+
+    def __init__(self, status, message, headers=None):
+        super().__init__(message)
+        self.status = status
+        self.headers = headers or {}
+
+
+class Request:
+    """What the server understood of one request. Header names are lower case."""
+
+    def __init__(self, method, target, path, query, headers, version="HTTP/1.1"):
+        self.method, self.target, self.path, self.query = method, target, path, query
+        self.headers, self.version = headers, version
+        self.body = b""
+        self.size = 0                 # bytes of its head, as they arrived
+        self.params = None            # the /cors or /redirect query, validated once
+
+    @property
+    def origin(self):
+        return self.headers.get("origin")
+
+
+class Response(NamedTuple):
+    status: int
+    headers: dict
+    body: object = b""    # bytes, or a function that makes them: only called when a body is sent
+
+
+class Route(NamedTuple):
+    cors: object        # (demo, request) -> the CORS headers of its actual responses
+    preflight: object   # (demo, request) -> Response to a preflight, or None: no preflights
+    methods: dict       # method -> handler(demo, request) -> (status, headers, body)
+
+
+ANY = "*"               # a route's method key that takes every method
+
+
+def json_body(value):
+    """JSON as UTF-8, never longer than what was stored (no \\u escapes for text)."""
+    return (json.dumps(value, ensure_ascii=False) + "\n").encode()
+
+
+def error_response(status, message, headers=None):
+    """A JSON error, with the headers given (the route's CORS headers, Allow...)."""
+    return Response(int(status), {**(headers or {}), "Content-Type": JSON_TYPE},
+                    json_body({"error": message}))
+
+
+# ---------------------------------------------------------------- the CORS policy
 # What the API sends. Pure functions of plain values; each returns a fresh dict.
 
 def is_origin(text):
@@ -163,9 +197,10 @@ def is_origin(text):
     return text == "null" or ORIGIN.fullmatch(text) is not None
 
 
-def allow_listed(origin, allowed, credentials=False, expose=None):
-    """Headers of an actual response whose answer depends on the allow-list."""
-    if origin is None or origin not in allowed:
+def listed_origin_headers(origin, allow_list, credentials=False, expose=None):
+    """The CORS headers of an actual response from a route that trusts only the
+    allow-list: the exact origin, or nothing; Vary: Origin either way."""
+    if origin is None or origin not in allow_list:
         return {"Vary": "Origin"}
     headers = {"Access-Control-Allow-Origin": origin}
     if credentials:
@@ -190,17 +225,18 @@ def header_names(value):
     return names
 
 
-def data_preflight_headers(origin, method, requested, allowed, max_age, private_network=False):
+def data_preflight_headers(origin, method, requested, allow_list, methods, max_age,
+                           private_network=False):
     """The answer to a /data preflight: all of it, or, if anything asked is refused,
     no Access-Control-Allow-* at all, so the browser stops there."""
     refused = {"Vary": PREFLIGHT_VARY}
     names = header_names(requested)
-    if origin not in allowed or method not in DATA_METHODS or names is None:
+    if origin not in allow_list or method not in methods or names is None:
         return refused
     if any(name not in DATA_HEADERS for name in names):
         return refused
     headers = {"Access-Control-Allow-Origin": origin,
-               "Access-Control-Allow-Methods": ", ".join(DATA_METHODS)}
+               "Access-Control-Allow-Methods": ", ".join(methods)}
     if names:
         headers["Access-Control-Allow-Headers"] = ", ".join(DATA_HEADERS[n] for n in names)
     headers["Access-Control-Max-Age"] = str(max_age)
@@ -210,10 +246,10 @@ def data_preflight_headers(origin, method, requested, allowed, max_age, private_
     return headers
 
 
-# /cors: query parameter -> the header it sets. Preflights get the first six,
-# actual responses the ones in CORS_ACTUAL: a preflight has no use for Expose,
-# an actual response none for Methods, Headers or Max-Age.
-CORS_PARAMS = {
+# /cors: query parameter -> the header it sets. A preflight gets those in
+# PREFLIGHT_PARAMETERS, an actual response those in ACTUAL_PARAMETERS: a preflight
+# has no use for Expose-Headers, an actual response none for Methods, Headers or Max-Age.
+CORS_PARAMETERS = {
     "allow-origin": "Access-Control-Allow-Origin",
     "allow-credentials": "Access-Control-Allow-Credentials",
     "allow-methods": "Access-Control-Allow-Methods",
@@ -222,38 +258,50 @@ CORS_PARAMS = {
     "allow-private-network": "Access-Control-Allow-Private-Network",
     "expose-headers": "Access-Control-Expose-Headers",
 }
-CORS_PREFLIGHT = ("allow-origin", "allow-credentials", "allow-methods", "allow-headers",
-                  "max-age", "allow-private-network")
-CORS_ACTUAL = ("allow-origin", "allow-credentials", "expose-headers")
-STATUS_PARAMS = ("status", "preflight-status")
+PREFLIGHT_PARAMETERS = ("allow-origin", "allow-credentials", "allow-methods", "allow-headers",
+                        "max-age", "allow-private-network")
+ACTUAL_PARAMETERS = ("allow-origin", "allow-credentials", "expose-headers")
+STATUS_PARAMETERS = ("status", "preflight-status")
+# /redirect: where to, with which status, and the CORS headers of the redirect itself.
+REDIRECT_PARAMETERS = ("to", "status", "allow-origin", "allow-credentials")
 
 
-def parse_cors_query(query):
-    """The /cors parameters, validated; HTTPError 400 (echoing no value) if not."""
+def parse_query(path, query, names):
+    """A /cors or /redirect query, validated: known names, once each, printable
+    ASCII of at most MAX_PARAM bytes. HTTPError 400, echoing no value, if not."""
     params = {}
     for name, value in parse_qsl(query, keep_blank_values=True):
-        if name not in CORS_PARAMS and name not in STATUS_PARAMS:
+        if name == RUN_PARAMETER:
+            continue
+        if name not in names:
             shown = repr(name) if re.fullmatch(r"[a-z-]{1,40}", name) else "a parameter"
-            raise HTTPError(HTTPStatus.BAD_REQUEST, f"/cors does not know {shown}; it takes "
-                            + ", ".join([*CORS_PARAMS, *STATUS_PARAMS]))
+            raise HTTPError(HTTPStatus.BAD_REQUEST,
+                            f"{path} does not know {shown}; it takes " + ", ".join(names))
         if name in params:
             raise HTTPError(HTTPStatus.BAD_REQUEST, f"{name} is given twice")
         if len(value) > MAX_PARAM or not PRINTABLE.fullmatch(value):
             raise HTTPError(HTTPStatus.BAD_REQUEST,
                             f"{name} must be printable ASCII of at most {MAX_PARAM} bytes, "
                             "with no control character; nothing of it was sent")
-        if name in STATUS_PARAMS:
-            if not (value.isdigit() and 200 <= int(value) <= 599):
-                raise HTTPError(HTTPStatus.BAD_REQUEST, f"{name} must be a status from 200 to 599")
-            value = int(value)
         params[name] = value
     return params
 
 
+def status_parameter(params, name, allowed):
+    """Turn a status given in the query into an int; HTTPError 400 if it is not allowed."""
+    value = params.get(name)
+    if value is None:
+        return
+    if not (value.isascii() and value.isdigit() and int(value) in allowed):
+        shown = f"{allowed[0]} to {allowed[-1]}" if len(allowed) > 10 else ", ".join(map(str, allowed))
+        raise HTTPError(HTTPStatus.BAD_REQUEST, f"{name} must be a status: {shown}")
+    params[name] = int(value)
+
+
 def cors_query_headers(params, origin, preflight):
-    """The headers /cors sends for its query: exactly those asked for."""
+    """The headers /cors or /redirect sends for its query: exactly those asked for."""
     headers = {}
-    for param in CORS_PREFLIGHT if preflight else CORS_ACTUAL:
+    for param in PREFLIGHT_PARAMETERS if preflight else ACTUAL_PARAMETERS:
         value = params.get(param)
         if value is None:
             continue
@@ -262,117 +310,62 @@ def cors_query_headers(params, origin, preflight):
             if origin is not None and is_origin(origin):
                 headers["Access-Control-Allow-Origin"] = origin
             continue
-        headers[CORS_PARAMS[param]] = value
+        headers[CORS_PARAMETERS[param]] = value
     if params.get("allow-origin") == "origin":
         headers["Vary"] = "Origin"
     return headers
 
 
-# ---------------------------------------------------------------- what a handler returns
-
-class HTTPError(Exception):
-    """A request refused with a status and a message a person can act on."""
-
-    def __init__(self, status, message, headers=None):
-        super().__init__(message)
-        self.status = status
-        self.headers = headers or {}
-
-
-class Request:
-    """What the server understood of one request."""
-    __slots__ = ("method", "target", "path", "query", "headers", "body", "version",
-                 "keep_alive", "params")
-
-    def __init__(self, method, target, path, query, headers, body=b"", version="HTTP/1.1",
-                 keep_alive=True):
-        self.method, self.target, self.path, self.query = method, target, path, query
-        self.headers, self.body, self.version = headers, body, version
-        self.keep_alive = keep_alive
-        self.params = None            # /cors parameters, parsed once
-
-    @property
-    def origin(self):
-        return self.headers.get("origin")
+def redirect_target(value):
+    """/redirect's to: a path on the API, or an absolute http(s) URL; HTTPError 400 if
+    neither, so that nothing else ever reaches the Location header."""
+    if value is None:
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "say where to: /redirect?to=/allow-cors")
+    if not VISIBLE.fullmatch(value) or "\\" in value:
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "to must be visible ASCII, with no space "
+                        "or backslash")
+    if value.startswith("/") and not value.startswith("//"):
+        return value
+    try:
+        parts = urlsplit(value)
+        parts.port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "to must be a path such as /allow-cors, "
+                        "or an http:// or https:// URL")
+    return value
 
 
-class Response(NamedTuple):
-    status: int
-    headers: dict
-    body: bytes = b""
+# ---------------------------------------------------------------- the routes
+# A route is its CORS policy (the headers of its actual responses), its answer to
+# preflights, and a handler per method. Handlers take (demo, request) and return
+# (status, headers, body); dispatch() adds the route's CORS headers, so each
+# handler is only its own job.
 
-
-class Route(NamedTuple):
-    cors: object        # (demo, request) -> the CORS headers of its actual responses
-    preflight: object   # (demo, request) -> Response to a preflight, or None: no preflights
-    methods: dict       # method -> handler(demo, request) -> (status, headers, body)
-
-
-ANY = "*"               # a route's method key that takes every method
-
-
-def json_body(value):
-    return (json.dumps(value) + "\n").encode()
-
-
-def error_response(status, message, headers=None):
-    """A JSON error, with the headers given (the route's CORS headers, Allow...)."""
-    return Response(int(status), {**(headers or {}), "Content-Type": JSON_TYPE},
-                    json_body({"error": message}))
-
-
-# ---------------------------------------------------------------- routes
-# Handlers take (demo, request) and return (status, headers, body); the route's
-# CORS headers are added by dispatch(), so each handler is only its own job.
-
-def no_cors(demo, request):
+def no_cors_headers(demo, request):
     return {}
 
 
-def any_origin(demo, request):
+def any_origin_headers(demo, request):
     return {"Access-Control-Allow-Origin": "*"}
 
 
 def listed_origin(demo, request):
-    return allow_listed(request.origin, demo.allow_origins)
+    return listed_origin_headers(request.origin, demo.allow_list)
 
 
 def listed_origin_with_credentials(demo, request):
-    return allow_listed(request.origin, demo.allow_origins, credentials=True)
+    return listed_origin_headers(request.origin, demo.allow_list, credentials=True)
 
 
-def data_cors(demo, request):
-    return allow_listed(request.origin, demo.allow_origins, expose=EXPOSED_HEADER)
-
-
-def cors_params(request):
-    if request.params is None:
-        request.params = parse_cors_query(request.query)
-    return request.params
-
-
-def query_cors(demo, request):
-    return cors_query_headers(cors_params(request), request.origin, preflight=False)
+def listed_origin_exposing_count(demo, request):
+    return listed_origin_headers(request.origin, demo.allow_list, expose=EXPOSED_HEADER)
 
 
 def is_preflight(request):
     return (request.method == "OPTIONS" and "origin" in request.headers
             and "access-control-request-method" in request.headers)
-
-
-def data_preflight(demo, request):
-    get = request.headers.get
-    headers = data_preflight_headers(
-        request.origin, get("access-control-request-method"),
-        get("access-control-request-headers"), demo.allow_origins, demo.max_age,
-        private_network=get("access-control-request-private-network") == "true")
-    return Response(HTTPStatus.NO_CONTENT, headers)
-
-
-def query_preflight(demo, request):
-    params = cors_params(request)
-    status = params.get("preflight-status", HTTPStatus.NO_CONTENT)
-    return Response(status, cors_query_headers(params, request.origin, preflight=True))
 
 
 def send_message(demo, request):
@@ -394,6 +387,17 @@ def send_message_and_cookies(demo, request):
     return HTTPStatus.OK, headers, json_body({**demo.message, "cookies": names})
 
 
+# ---- /data: notes behind a preflight
+
+def data_preflight(demo, request):
+    get = request.headers.get
+    headers = data_preflight_headers(
+        request.origin, get("access-control-request-method"),
+        get("access-control-request-headers"), demo.allow_list, preflight_methods(ROUTES["/data"]),
+        demo.max_age, private_network=get("access-control-request-private-network") == "true")
+    return Response(HTTPStatus.NO_CONTENT, headers)
+
+
 def data_headers(count):
     return {"Content-Type": JSON_TYPE, EXPOSED_HEADER: str(count),
             HIDDEN_HEADER: "script cannot read this header"}
@@ -408,12 +412,16 @@ def parse_note(body):
     if not isinstance(data, dict) or set(data) != {"text"} or not isinstance(data["text"], str):
         raise HTTPError(HTTPStatus.BAD_REQUEST,
                         'the body must be a JSON object {"text": "..."} and nothing else')
+    try:
+        data["text"].encode()
+    except UnicodeEncodeError:               # "\ud800": JSON allows it, UTF-8 cannot hold it
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "the text holds a lone surrogate (\\ud800...)")
     return data["text"]
 
 
 def list_notes(demo, request):
     notes = demo.notes.all()
-    return HTTPStatus.OK, data_headers(len(notes)), json_body({"notes": notes})
+    return HTTPStatus.OK, data_headers(len(notes)), lambda: json_body({"notes": notes})
 
 
 def add_note(demo, request):
@@ -428,14 +436,56 @@ def clear_notes(demo, request):
 
 def data_options(demo, request):
     """OPTIONS /data that is not a preflight: which methods the route takes."""
-    return HTTPStatus.NO_CONTENT, {"Allow": DATA_ALLOW, **data_headers(len(demo.notes))}, b""
+    return HTTPStatus.NO_CONTENT, {"Allow": allowed_methods(ROUTES["/data"])}, b""
 
 
-def query_answer(demo, request):
-    status = cors_params(request).get("status", HTTPStatus.OK)
-    headers = data_headers(len(demo.notes))
-    body = b"" if status in (204, 205, 304) else demo.message_body
-    return status, headers, body
+# ---- /cors and /redirect: CORS headers chosen by the query
+
+def cors_query(request):
+    """/cors's query, validated once per request."""
+    if request.params is None:
+        params = parse_query("/cors", request.query, (*CORS_PARAMETERS, *STATUS_PARAMETERS))
+        for name in STATUS_PARAMETERS:
+            status_parameter(params, name, range(200, 600))
+        request.params = params
+    return request.params
+
+
+def cors_query_actual_headers(demo, request):
+    return cors_query_headers(cors_query(request), request.origin, preflight=False)
+
+
+def cors_query_preflight(demo, request):
+    params = cors_query(request)
+    status = params.get("preflight-status", HTTPStatus.NO_CONTENT)
+    return Response(status, cors_query_headers(params, request.origin, preflight=True))
+
+
+def cors_query_answer(demo, request):
+    status = cors_query(request).get("status", HTTPStatus.OK)
+    names = cookie_names(request.headers.get("cookie"))
+    body = json_body({**demo.message, "cookies": names})
+    return status, data_headers(len(demo.notes)), b"" if status in (204, 205, 304) else body
+
+
+def redirect_query(request):
+    """/redirect's query, validated once per request."""
+    if request.params is None:
+        params = parse_query("/redirect", request.query, REDIRECT_PARAMETERS)
+        status_parameter(params, "status", REDIRECT_STATUSES)
+        params["to"] = redirect_target(params.get("to"))
+        request.params = params
+    return request.params
+
+
+def redirect_headers(demo, request):
+    return cors_query_headers(redirect_query(request), request.origin, preflight=False)
+
+
+def redirect(demo, request):
+    """Every method, OPTIONS included: a preflight answered with a redirect fails."""
+    params = redirect_query(request)
+    return params.get("status", HTTPStatus.FOUND), {"Location": params["to"]}, b""
 
 
 def server_options(demo, request):
@@ -444,24 +494,31 @@ def server_options(demo, request):
 
 
 ROUTES = {
-    # path                CORS headers                      preflight        methods (HEAD follows GET)
-    "/":                  Route(no_cors,                        None,            {"GET": send_message}),
-    "/allow-cors":        Route(any_origin,                     None,            {"GET": send_message}),
-    "/allow-origin":      Route(listed_origin,                  None,            {"GET": send_message}),
-    "/allow-credentials": Route(listed_origin_with_credentials, None,            {"GET": send_message_and_cookies}),
-    "/data":              Route(data_cors,                      data_preflight,  {"GET": list_notes, "POST": add_note,
-                                                                                  "DELETE": clear_notes,
-                                                                                  "OPTIONS": data_options}),
-    "/cors":              Route(query_cors,                     query_preflight, {ANY: query_answer}),
-    "*":                  Route(no_cors,                        None,            {"OPTIONS": server_options}),
+    # path                CORS headers                     preflight             methods (HEAD follows GET)
+    "/":                  Route(no_cors_headers,                None,                 {"GET": send_message}),
+    "/allow-cors":        Route(any_origin_headers,             None,                 {"GET": send_message}),
+    "/allow-origin":      Route(listed_origin,                  None,                 {"GET": send_message}),
+    "/allow-credentials": Route(listed_origin_with_credentials, None,                 {"GET": send_message_and_cookies}),
+    "/data":              Route(listed_origin_exposing_count,   data_preflight,       {"GET": list_notes, "POST": add_note,
+                                                                                       "DELETE": clear_notes,
+                                                                                       "OPTIONS": data_options}),
+    "/cors":              Route(cors_query_actual_headers,      cors_query_preflight, {ANY: cors_query_answer}),
+    "/redirect":          Route(redirect_headers,               None,                 {ANY: redirect}),
+    "*":                  Route(no_cors_headers,                None,                 {"OPTIONS": server_options}),
 }
 
 
 def allowed_methods(route):
+    """A route's Allow header: its methods, HEAD after GET."""
     methods = list(route.methods)
     if "GET" in methods:
         methods.insert(methods.index("GET") + 1, "HEAD")
     return ", ".join(methods)
+
+
+def preflight_methods(route):
+    """What a route's preflight allows: its methods, then HEAD (which GET brings) and OPTIONS."""
+    return [method for method in route.methods if method != "OPTIONS"] + ["HEAD", "OPTIONS"]
 
 
 def find_handler(route, method):
@@ -494,8 +551,103 @@ def dispatch(routes, demo, request):
         return Response(int(status), {**cors, **headers}, body)
     except HTTPError as error:
         if cors is None:     # the request is too broken for the route's own policy
-            cors = allow_listed(request.origin, demo.allow_origins)
+            cors = listed_origin_headers(request.origin, demo.allow_list)
         return error_response(error.status, str(error), {**cors, **error.headers})
+
+
+# ---------------------------------------------------------------- the lesson's experiments
+# What the playground runs, as data: the page receives LESSON as JSON and the
+# tests read it. Each call is a fetch() from the page to the API: its path, its
+# init, whether the page should be able to read the answer, and what should
+# arrive at the server ("METHOD /path", preflights included, in order).
+
+def call(path, *arrives, init=None, readable=True, **expect):
+    """One fetch of an experiment. expect: reads {header: readable?}, cookie (a
+    cookie name the server should see)."""
+    return {"path": path, "init": init or {}, "readable": readable,
+            "arrives": list(arrives), **expect}
+
+
+LESSON = [
+    {"id": "bare", "title": "No CORS headers",
+     "tries": "GET / from this page. The API answers 200 with JSON, and no CORS header at all.",
+     "why": "The request reaches the server and it answers, but without Access-Control-Allow-Origin "
+            "the browser keeps the response from the page: fetch rejects with a TypeError. "
+            "CORS guards reading, not sending.",
+     "calls": [call("/", "GET /", readable=False)]},
+    {"id": "allow-cors", "title": "Access-Control-Allow-Origin: *",
+     "tries": "GET /allow-cors. The response says Access-Control-Allow-Origin: *.",
+     "why": "* lets a page on any origin read a response to a request sent without credentials.",
+     "calls": [call("/allow-cors", "GET /allow-cors")]},
+    {"id": "allow-origin", "title": "One origin, and it is this page's",
+     "tries": "GET /allow-origin. The API echoes the Origin header when it is on its allow-list.",
+     "why": "The browser compares Access-Control-Allow-Origin with this page's origin, byte for "
+            "byte; they match, so the page reads the answer. The API also says Vary: Origin, "
+            "because its answer depends on who asks.",
+     "calls": [call("/allow-origin", "GET /allow-origin")]},
+    {"id": "other-origin", "title": "One origin, and it is someone else's",
+     "tries": "GET /cors?allow-origin=https://google.com: the response allows only https://google.com.",
+     "why": "Access-Control-Allow-Origin names another origin, so the browser blocks the read, "
+            "though the server answered 200.",
+     "calls": [call("/cors?allow-origin=https://google.com", "GET /cors", readable=False)]},
+    {"id": "credentials-star", "title": "Credentials with *",
+     "tries": "GET /allow-cors with credentials: 'include', so cookies go along.",
+     "why": "* never covers a request with credentials: the server must name the origin and add "
+            "Access-Control-Allow-Credentials: true. The browser blocks the read.",
+     "calls": [call("/allow-cors", "GET /allow-cors", init={"credentials": "include"},
+                    readable=False)]},
+    {"id": "credentials", "title": "Credentials done right",
+     "tries": f"GET /allow-credentials twice, with credentials: 'include'. The answer sets a "
+              f"cookie ({COOKIE_NAME}) if none came; the second request carries it.",
+     "why": "The response names this origin and says Access-Control-Allow-Credentials: true, so "
+            f"the page reads it and the browser keeps the cookie. The second body lists {COOKIE_NAME} "
+            "among the cookies that arrived.",
+     "calls": [call("/allow-credentials", "GET /allow-credentials", init={"credentials": "include"}),
+               call("/allow-credentials", "GET /allow-credentials", init={"credentials": "include"},
+                    cookie=COOKIE_NAME)]},
+    {"id": "delete", "title": "DELETE: a preflight first",
+     "tries": "DELETE /data. DELETE is not a simple method, so the browser first asks with OPTIONS.",
+     "why": "The preflight's answer allows this origin and DELETE, so the browser then sends the "
+            "DELETE and lets the page read the answer.",
+     "calls": [call("/data", "OPTIONS /data", "DELETE /data", init={"method": "DELETE"})]},
+    {"id": "post-json", "title": "POST with JSON: a preflight too",
+     "tries": "POST /data with Content-Type: application/json and a note.",
+     "why": "POST is simple, but application/json is not one of the three form content types, so "
+            "the browser asks first; the API allows Content-Type, and the note is stored.",
+     "calls": [call("/data", "OPTIONS /data", "POST /data",
+                    init={"method": "POST", "headers": {"Content-Type": "application/json"},
+                          "body": '{"text": "hello from the playground"}'})]},
+    {"id": "put", "title": "PUT: refused by the preflight",
+     "tries": "PUT /data. The preflight asks for PUT, which the API does not allow.",
+     "why": "The preflight's answer has no Access-Control-Allow-* header, so the browser stops "
+            "there: the PUT itself never leaves the browser. (curl -X PUT gets a 405: CORS is a "
+            "rule browsers follow, not a lock on the server.)",
+     "calls": [call("/data", "OPTIONS /data", init={"method": "PUT"}, readable=False)]},
+    {"id": "header-allowed", "title": "A custom header the API allows",
+     "tries": "GET /data with the header X-Demo: 1.",
+     "why": "X-Demo is not a safelisted header, so a preflight asks for it "
+            "(Access-Control-Request-Headers: x-demo); the API allows it, then the GET goes.",
+     "calls": [call("/data", "OPTIONS /data", "GET /data", init={"headers": {"X-Demo": "1"}})]},
+    {"id": "header-refused", "title": "A custom header the API refuses",
+     "tries": "GET /data with the header X-Other: 1.",
+     "why": "The preflight asks for x-other, which the API does not allow, so the GET is never sent.",
+     "calls": [call("/data", "OPTIONS /data", init={"headers": {"X-Other": "1"}}, readable=False)]},
+    {"id": "max-age", "title": "Max-Age: ask once, then remember",
+     "tries": "DELETE /data twice, on the same URL. The preflight's answer carries "
+              "Access-Control-Max-Age: {max_age}.",
+     "why": "A browser may keep a preflight's answer for Max-Age seconds (Chrome at most 7200), "
+            "so the second DELETE can go without asking. With --max-age 0 it may not keep it, "
+            "and asks again.",
+     "calls": [call("/data", "OPTIONS /data", "DELETE /data", init={"method": "DELETE"}),
+               call("/data", "DELETE /data", init={"method": "DELETE"},
+                    without_max_age=["OPTIONS /data", "DELETE /data"])]},
+    {"id": "expose", "title": "An exposed and a hidden response header",
+     "tries": f"GET /data, then read {EXPOSED_HEADER} and {HIDDEN_HEADER} from response.headers.",
+     "why": "Script sees only the safelisted response headers and those listed in "
+            f"Access-Control-Expose-Headers. {EXPOSED_HEADER} is listed; {HIDDEN_HEADER} is not, "
+            "so it reads as null, though it arrived.",
+     "calls": [call("/data", "GET /data", reads={EXPOSED_HEADER: True, HIDDEN_HEADER: False})]},
+]
 
 
 ##############################################################################
@@ -1024,7 +1176,7 @@ def check_main(argv):
 
 
 ##############################################################################
-# PART 3. MACHINERY: the log, HTTP, the servers, the command line
+# PART 3. MACHINERY: the log, the other routes, HTTP, the servers, the command line
 ##############################################################################
 
 # ---------------------------------------------------------------- state
@@ -1070,759 +1222,187 @@ class Notes:
         return len(self._notes)
 
 
+# ---------------------------------------------------------------- the request log
+# Every API request, as the server saw it. An entry keeps what a small request
+# holds, and cuts its values to LOG_VALUE characters only when it is shown; a
+# large request is judged at once and kept cut. So the log, and each /log
+# answer, stay small whatever clients send, and recording costs next to nothing.
+
+LOG_SIZE = 1000       # API requests kept, newest first: a class running the page at once fits
+LOG_PAGE = 50         # entries per /log answer at most: under 1 MiB whatever was stored
+LOG_WHOLE = 2048      # a request whose head is at most this many bytes is kept whole
+LOG_VALUE = 256       # characters shown of a logged value; a longer one is cut and ends in CUT
+CUT = "\u2026"        # no header value can hold it: a cut value never equals a whole one
+LOGGED_REQUEST_HEADERS = ("Access-Control-Request-Method", "Access-Control-Request-Headers",
+                          "Access-Control-Request-Private-Network")
+LOGGED = ("origin", "cookie", "sec-fetch-mode", "sec-fetch-site",
+          *(name.lower() for name in LOGGED_REQUEST_HEADERS))
+RUN_TOKEN = re.compile(r"[?&]run=([A-Za-z0-9_-]{1,64})(?=&|$)")
+
+
+def cut(value, limit=LOG_VALUE):
+    """value, or its first limit characters and CUT; None stays None."""
+    if value is None or len(value) <= limit:
+        return value
+    return value[:limit] + CUT
+
+
+def kept_names(names):
+    """As many of the names as fit in LOG_VALUE characters."""
+    kept, size = [], 0
+    for name in names:
+        size += len(name)
+        if size > LOG_VALUE:
+            break
+        kept.append(name)
+    return kept
+
+
+def shown_response_headers(headers):
+    return {name: cut(value) for name, value in headers.items()
+            if name.startswith("Access-Control-") or name in ("Vary", "Location")}
+
+
+class LogEntry:
+    """One API request and its answer, in the words /log and the terminal use."""
+
+    def __init__(self, number, request, response):
+        self.id, self.time = number, time.time()
+        self.method, self.target, self.headers = request.method, request.target, request.headers
+        self.status, self.response_headers = response.status, response.headers
+        self.preflight = is_preflight(request)
+        self._verdict = None
+        if request.size > LOG_WHOLE:     # judged now, on what was really sent; kept cut
+            self._verdict = self.verdict()
+            self.target = cut(self.target)
+            self.headers = {name: cut(value) for name, value in self.headers.items() if name in LOGGED}
+            self.response_headers = shown_response_headers(self.response_headers)
+
+    def verdict(self):
+        """What a browser does with the answer; worked out when first asked for."""
+        if self._verdict is None:
+            get = self.headers.get
+            preflight = None
+            if self.preflight:
+                names = header_names(get("access-control-request-headers")) or []
+                preflight = (get("access-control-request-method"), names)
+            # Cookies cross origins only with credentials: 'include', so a cookie proves
+            # them; no cookie proves nothing (there may be none to send).
+            credentials = True if get("cookie") and not preflight else None
+            self._verdict = browser_verdict(get("origin"), self.status,
+                                            list(self.response_headers.items()), credentials,
+                                            preflight, get("sec-fetch-mode"), get("sec-fetch-site"))
+        return self._verdict
+
+    @property
+    def run(self):
+        found = RUN_TOKEN.search(self.target)
+        return found[1] if found else None
+
+    def json(self):
+        get = self.headers.get
+        verdict = self.verdict()
+        return {"id": self.id, "time": iso_time(self.time), "method": self.method,
+                "path": cut(self.target), "origin": cut(get("origin")),
+                "preflight": self.preflight,
+                "request_headers": {name: cut(get(name.lower())) for name in LOGGED_REQUEST_HEADERS
+                                    if name.lower() in self.headers},
+                "cookies": kept_names(cookie_names(get("cookie"))),
+                "mode": cut(get("sec-fetch-mode")), "run": self.run, "status": self.status,
+                "response_headers": shown_response_headers(self.response_headers),
+                "allowed": verdict.allowed, "verdict": cut(verdict.text, 4 * LOG_VALUE),
+                "with_credentials": cut(verdict.with_credentials, 4 * LOG_VALUE)}
+
+    def terminal_line(self):
+        """time, status, request, who asked, verdict; escaped, as header values may hold
+        bytes a terminal would obey (C1 controls)."""
+        origin = cut(self.headers.get("origin"))
+        line = f"{clock(self.time)} {self.status} {self.method} {cut(self.target)}"
+        if origin == "null":
+            line += " with Origin: null"
+        elif origin is not None:
+            line += f" from {origin}"
+        if self.preflight:
+            line += f" (preflight for {cut(self.headers.get('access-control-request-method'))})"
+        elif self.headers.get("sec-fetch-mode") == "no-cors":
+            line += " (mode no-cors)"
+        line += f": {cut(self.verdict().text, 4 * LOG_VALUE)}"
+        return line.encode("ascii", "backslashreplace").decode("ascii")
+
+
 class RequestLog:
-    """The last LOG_SIZE API requests, kept raw; verdicts are worked out when read."""
+    """The last LOG_SIZE API requests."""
 
     def __init__(self, size=LOG_SIZE):
         self._entries = collections.deque(maxlen=size)
         self._ids = itertools.count(1)
+        self._lock = threading.Lock()
 
     def record(self, request, response):
-        entry = (next(self._ids), time.time(), request.method, request.target,
-                 request.headers, response.status, response.headers)
-        self._entries.append(entry)
+        with self._lock:      # ids in the order the entries go in
+            entry = LogEntry(next(self._ids), request, response)
+            self._entries.append(entry)
         return entry
 
     def latest(self):
         entries = self._entries
-        return entries[-1][0] if entries else 0
+        return entries[-1].id if entries else 0
 
-    def newest_first(self, after=0):
-        return [entry for entry in reversed(self._entries) if entry[0] > after]
-
-    def __len__(self):
-        return len(self._entries)
-
-
-def entry_verdict(entry):
-    _, _, method, _, request_headers, status, response_headers = entry
-    get = request_headers.get
-    cors_items = tuple((name, value) for name, value in response_headers.items()
-                       if name.startswith("Access-Control-"))
-    return _verdict(method, get("origin"), get("access-control-request-method"),
-                    get("access-control-request-headers"), "cookie" in request_headers,
-                    get("sec-fetch-mode"), get("sec-fetch-site"), status, cors_items)
+    def newest_first(self, after=0, run=None, limit=LOG_PAGE):
+        with self._lock:
+            entries = list(self._entries)
+        found = []
+        for entry in reversed(entries):
+            if entry.id <= after or len(found) == limit:
+                break
+            if run is None or entry.run == run:
+                found.append(entry)
+        return found
 
 
-@functools.lru_cache(maxsize=1024)   # a class of browsers repeats the same few requests
-def _verdict(method, origin, request_method, request_headers, cookie, mode, site, status,
-             cors_items):
-    preflight = None
-    if method == "OPTIONS" and request_method is not None:
-        preflight = (request_method, header_names(request_headers) or [])
-    # Cookies cross origins only with credentials: 'include', so a cookie proves
-    # them; no cookie proves nothing (there may be none to send).
-    credentials = True if cookie and not preflight else None
-    return browser_verdict(origin, status, cors_items, credentials, preflight, mode, site)
-
-
-def entry_json(entry):
-    """One log entry as the playground's /log shows it."""
-    number, when, method, target, request_headers, status, response_headers = entry
-    verdict = entry_verdict(entry)
-    return {
-        "id": number,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int(when % 1 * 1000):03d}Z",
-        "method": method,
-        "path": target,
-        "origin": request_headers.get("origin"),
-        "preflight": method == "OPTIONS" and "access-control-request-method" in request_headers
-                     and "origin" in request_headers,
-        "request_headers": {name: request_headers[name.lower()] for name in REQUEST_CORS_HEADERS
-                            if name.lower() in request_headers},
-        "cookie": "cookie" in request_headers,
-        "status": status,
-        "response_headers": {name: value for name, value in response_headers.items()
-                             if name.startswith("Access-Control-") or name == "Vary"},
-        "allowed": verdict.allowed,
-        "verdict": verdict.text,
-        "with_credentials": verdict.with_credentials,
-    }
+def iso_time(when):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int(when % 1 * 1000):03d}Z"
 
 
 def clock(when=None):
     return time.strftime("%H:%M:%S", time.localtime(when))
 
 
-def terminal_line(entry):
-    """One log entry as the terminal shows it: time, status, request, verdict."""
-    number, when, method, target, request_headers, status, _ = entry
-    origin = request_headers.get("origin")
-    asked = request_headers.get("access-control-request-method")
-    line = f"{clock(when)} {status} {method} {target}"
-    if origin is not None:
-        line += f" from {origin}"
-    if method == "OPTIONS" and asked is not None:
-        line += f" (preflight for {asked})"
-    line += f": {entry_verdict(entry).text}"
-    # Header values may hold bytes a terminal would obey (C1 controls): show them escaped.
-    return line.encode("ascii", "backslashreplace").decode("ascii")
-
-
-# ---------------------------------------------------------------- HTTP pieces
-
-NO_BODY = frozenset({204, 304})   # statuses sent with neither body nor Content-Length
-REASONS = {status.value: status.phrase for status in HTTPStatus}
-
-
-def request_line_too_long():
-    return HTTPError(HTTPStatus.REQUEST_URI_TOO_LONG,
-                     f"the request line is longer than {MAX_LINE} bytes")
-
-
-def header_line_too_long():
-    return HTTPError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                     f"a header line is longer than {MAX_LINE} bytes")
-
-
-def parse_request_line(line):
-    """'METHOD target HTTP/1.1' -> (method, target, version); HTTPError if not."""
-    parts = line.split(" ")
-    if len(parts) != 3:
-        raise HTTPError(HTTPStatus.BAD_REQUEST,
-                        "a request line is METHOD /path HTTP/1.1, single spaces between")
-    method, target, version = parts
-    if not TOKEN.fullmatch(method):
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "the method is not a token")
-    if not TARGET.fullmatch(target):
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "the request target holds a character that "
-                        "is not visible ASCII")
-    if version not in ("HTTP/1.1", "HTTP/1.0"):
-        match = re.fullmatch(r"HTTP/([0-9])\.[0-9]", version)
-        if not match:
-            raise HTTPError(HTTPStatus.BAD_REQUEST, "the version must be HTTP/1.1 or HTTP/1.0")
-        if match[1] != "1":
-            raise HTTPError(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
-                            "this server speaks HTTP/1.1")
-        version = "HTTP/1.1"      # a later 1.x is read as 1.1 (RFC 9110, 2.5)
-    return method, target, version
-
-
-def split_target(method, target):
-    """A request target -> (path, query)."""
-    if target.startswith("/"):
-        path, _, query = target.partition("?")
-        return path, query
-    if target == "*" and method == "OPTIONS":
-        return "*", ""
-    if target[:8].lower().startswith(("http://", "https://")):   # absolute form, as proxies send
-        try:
-            parts = urlsplit(target)
-        except ValueError:        # an unclosed [IPv6] host, say
-            parts = None
-        if parts and parts.netloc:
-            return parts.path or "/", parts.query
-    raise HTTPError(HTTPStatus.BAD_REQUEST, "the request target must be a path such as "
-                    "/allow-cors")
-
-
-def parse_header_line(line):
-    """'Name: value' -> ('name', 'value'); HTTPError 400 if malformed. Control
-    characters were refused for the whole head already (ALLOWED_IN_HEAD)."""
-    if len(line) > MAX_LINE:
-        raise header_line_too_long()
-    if line[:1] in (" ", "\t"):
-        # obs-fold: Python's own parser would glue this line, CR LF and all, onto
-        # the previous header's value. RFC 9112 5.2 lets a server refuse it.
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "a header line starts with whitespace "
-                        "(a folded header): send each header on one line")
-    name, colon, value = line.partition(":")
-    if not colon or not TOKEN.fullmatch(name):
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "a header line is not 'Name: value'")
-    return name.lower(), value.strip(" \t")
-
-
-def wants_keep_alive(version, connection):
-    """HTTP/1.1 stays open unless told to close; HTTP/1.0 only if it asks."""
-    tokens = {token.strip().lower() for token in connection.split(",")} if connection else ()
-    if version == "HTTP/1.0":
-        return "keep-alive" in tokens
-    return "close" not in tokens
-
-
-_date = (0, "")
-
-
-def http_date():
-    """The Date header's value, formatted once a second rather than per response."""
-    global _date
-    now = int(time.time())
-    if _date[0] != now:
-        _date = (now, email.utils.formatdate(now, usegmt=True))
-    return _date[1]
-
-
-def render(status, headers, body=b"", head_only=False, connection=None):
-    """The bytes of one response: status line, headers, Content-Length, body."""
-    lines = [f"HTTP/1.1 {status} {REASONS.get(status, '')}", "Date: " + http_date(),
-             "Server: cors_demo/" + __version__]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    if status not in NO_BODY:
-        lines.append(f"Content-Length: {len(body)}")
-    if connection:
-        lines.append("Connection: " + connection)
-    head = "\r\n".join(lines)
-    # Last line of defence against response splitting: every value was validated
-    # on the way in, and this proves no CR or LF slipped into one.
-    if head.count("\n") != len(lines) - 1 or head.count("\r") != len(lines) - 1:
-        raise ValueError("a response header holds a line break")
-    head = (head + "\r\n\r\n").encode("latin-1")
-    return head if head_only or status in NO_BODY else head + body
-
-
-# ---------------------------------------------------------------- reading requests
-# Pure functions over bytes: what arrived -> a Request, or an HTTPError that
-# closes the connection. The loop below feeds them; the tests can too.
-
-HEAD_END = re.compile(rb"\n\r?\n")      # the blank line after the headers (CRLF or bare LF)
-
-
-def take_head(buffer):
-    """Remove and return one request head (its lines) from buffer; None if incomplete.
-
-    Refuses, before they are complete, heads whose lines or size pass the limits,
-    so a client cannot make the server hold more than MAX_HEAD bytes for a head."""
-    while buffer[:1] == b"\n" or buffer[:2] == b"\r\n":   # RFC 9112 2.2: blank lines before it
-        del buffer[:1 if buffer[:1] == b"\n" else 2]
-    end = HEAD_END.search(buffer)
-    if end is None:
-        check_partial_head(buffer)
-        return None
-    head = bytes(buffer[:end.start() + 1])      # through the last header line's LF
-    del buffer[:end.end()]
-    return head
-
-
-def check_partial_head(buffer):
-    first = buffer.find(b"\n")
-    if first < 0:
-        if len(buffer) > MAX_LINE:
-            raise request_line_too_long()
-        return
-    if first > MAX_LINE + 1:
-        raise request_line_too_long()
-    if len(buffer) - buffer.rfind(b"\n") - 1 > MAX_LINE:
-        raise header_line_too_long()
-    if buffer.count(b"\n") > MAX_HEADERS or len(buffer) > MAX_HEAD:
-        raise HTTPError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                        f"more than {MAX_HEADERS} header lines or {MAX_HEAD} bytes of headers")
-
-
-def parse_head(head):
-    """A request head (its lines, each ending in CRLF or LF) -> (Request, body length)."""
-    if head.translate(None, ALLOWED_IN_HEAD) or head.count(b"\r") != head.count(b"\r\n"):
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "the request holds a control character "
-                        "(NUL, a CR that ends no line, an escape...)")
-    lines = head.decode("latin-1").replace("\r\n", "\n").split("\n")
-    lines.pop()                                   # what follows the last LF: nothing
-    if len(lines[0]) > MAX_LINE:
-        raise request_line_too_long()
-    method, target, version = parse_request_line(lines[0])
-    if len(lines) - 1 > MAX_HEADERS:
-        raise HTTPError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                        f"more than {MAX_HEADERS} header lines")
-    headers = {}
-    for line in lines[1:]:
-        name, value = parse_header_line(line)
-        if name in headers:
-            if name in SINGLE_HEADERS:
-                spelled = "-".join(part.capitalize() for part in name.split("-"))
-                raise HTTPError(HTTPStatus.BAD_REQUEST, f"more than one {spelled} header")
-            value = headers[name] + ("; " if name == "cookie" else ", ") + value
-        headers[name] = value
-    path, query = split_target(method, target)
-    if version == "HTTP/1.1" and "host" not in headers:
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "an HTTP/1.1 request needs a Host header")
-    keep_alive = wants_keep_alive(version, headers.get("connection"))
-    request = Request(method, target, path, query, headers, b"", version, keep_alive)
-    return request, body_length(headers, version)
-
-
-def body_length(headers, version):
-    """How many body bytes follow the head: read whole, so the next request starts
-    where it should, or refused."""
-    length = headers.get("content-length")
-    if "transfer-encoding" in headers:
-        if length is not None:
-            raise HTTPError(HTTPStatus.BAD_REQUEST, "Transfer-Encoding and Content-Length "
-                            "together make the body's end ambiguous")
-        raise HTTPError(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length; "
-                        "chunked bodies are not accepted here")
-    expect = headers.get("expect")
-    if expect is not None and version == "HTTP/1.1" and expect.lower() != "100-continue":
-        raise HTTPError(HTTPStatus.EXPECTATION_FAILED,
-                        "the only expectation understood is 100-continue")
-    if length is None:
-        return 0
-    if not (length.isascii() and length.isdigit()):
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "Content-Length must be a number")
-    if len(length) > 9 or int(length) > MAX_BODY:
-        raise HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                        f"the body is over {MAX_BODY} bytes")
-    return int(length)
-
-
-# ---------------------------------------------------------------- connections
-# One thread serves every connection of both listeners from a selectors loop.
-# A thread per connection (http.server's ThreadingHTTPServer) puts every busy
-# client's thread in a lottery for the GIL: at 64 keep-alive connections its
-# p99 reaches 30-120 ms on a 2-core machine, where this loop's stays near 2 ms;
-# and an idle client costs a thread there, a few hundred bytes here.
-
-CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-
-
-class Listener(NamedTuple):
-    sock: socket.socket
-    routes: dict
-    records: bool         # the API's requests go into the log; the playground's do not
-
-
-class Connection:
-    """One client: bytes in, strictly parsed requests, responses out. Never blocks:
-    the loop calls it when its socket is ready, or when its deadline has passed."""
-
-    def __init__(self, loop, sock, peer, listener):
-        self.loop, self.sock, self.peer, self.listener = loop, sock, peer, listener
-        self.inbuf = bytearray()
-        self.outbuf = b""
-        self.request = None         # a request whose body is still arriving
-        self.body_length = 0
-        self.closing = False        # the last answer is given: close once it is out
-        self.lingering = 0          # bytes read and dropped after closing for writing, + 1
-        self.deadline = loop.now + loop.timeout
-
-    def handle(self, mask):
-        if mask & selectors.EVENT_WRITE:
-            self.flush()
-        if mask & selectors.EVENT_READ and self.sock is not None:
-            self.receive()
-
-    def receive(self):
-        try:
-            data = self.sock.recv(RECEIVE_SIZE)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as error:         # reset by the client
-            return self.dropped(error)
-        if not data:                     # the client is done, perhaps mid-request
-            return self.close()
-        if self.lingering:
-            self.lingering += len(data)
-            if self.lingering > LINGER_BYTES:
-                self.close()
-            return
-        self.inbuf += data
-        self.serve()
-
-    def serve(self):
-        """Answer every complete request in the buffer, in order, in one send."""
-        answers = []
-        while not self.closing:
-            try:
-                request = self.next_request()
-            except HTTPError as error:
-                answers.append(self.refusal(error))
-                self.closing = True
-                break
-            if request is None:
-                break
-            answers.append(self.answer(request))
-            self.closing = not request.keep_alive
-            self.deadline = self.loop.now + self.loop.timeout   # the next request's time starts now
-        if answers:
-            self.send(b"".join(answers))
-        if self.closing and self.sock is not None and not self.outbuf:
-            self.linger()
-
-    def next_request(self):
-        if self.request is None:
-            head = take_head(self.inbuf)
-            if head is None:
-                return None
-            self.request, self.body_length = parse_head(head)
-            if (self.body_length > len(self.inbuf) and self.request.version == "HTTP/1.1"
-                    and "expect" in self.request.headers):
-                self.send(CONTINUE)
-        if len(self.inbuf) < self.body_length:
-            return None
-        request, self.request = self.request, None
-        request.body = bytes(self.inbuf[:self.body_length])
-        del self.inbuf[:self.body_length]
-        return request
-
-    def answer(self, request):
-        demo = self.loop.demo
-        try:
-            response = dispatch(self.listener.routes, demo, request)
-        except Exception:     # a bug: say so once, answer 500, keep serving the others
-            traceback.print_exc()
-            response = error_response(HTTPStatus.INTERNAL_SERVER_ERROR,
-                                      "the server failed; its terminal says why")
-            request.keep_alive = False
-        if self.listener.records:   # before the answer leaves: a page reading /log next finds it
-            demo.record(request, response)
-        connection = None
-        if not request.keep_alive:
-            connection = "close"
-        elif request.version == "HTTP/1.0":
-            connection = "keep-alive"
-        return render(response.status, response.headers, response.body,
-                      request.method == "HEAD", connection)
-
-    def refusal(self, error):
-        if self.listener.records:
-            self.loop.demo.say(f"{clock()} {int(error.status)} unreadable request from "
-                               f"{self.peer[0]}: {error}")
-        response = error_response(error.status, str(error))
-        return render(response.status, response.headers, response.body, connection="close")
-
-    def send(self, data):
-        if self.sock is None:           # dropped while this batch was being answered
-            return
-        if self.outbuf:
-            self.outbuf += data
-            return
-        try:
-            sent = self.sock.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError as error:
-            return self.dropped(error)
-        if sent < len(data):
-            # The client reads slower than we answer: hold the rest, and read
-            # nothing more from it until it is out (so its input cannot pile up).
-            self.outbuf = data[sent:]
-            self.loop.watch(self, selectors.EVENT_WRITE)
-
-    def flush(self):
-        try:
-            sent = self.sock.send(self.outbuf)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as error:
-            return self.dropped(error)
-        self.outbuf = self.outbuf[sent:]
-        if self.outbuf:
-            return
-        self.loop.watch(self, selectors.EVENT_READ)
-        if self.closing:
-            self.linger()
-        elif self.inbuf:
-            self.serve()          # requests that arrived while we waited
-
-    def linger(self):
-        """Close for writing, then read and drop what the client still sends for a
-        moment: closing on unread input sends a reset, and the client would lose
-        the answer."""
-        try:
-            self.sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            return self.close()
-        self.lingering = 1
-        self.deadline = self.loop.now + LINGER
-
-    def expire(self):
-        """The deadline passed: a request too slow to arrive gets 408; anything else closes."""
-        if (self.inbuf or self.request) and not (self.closing or self.lingering or self.outbuf):
-            response = error_response(HTTPStatus.REQUEST_TIMEOUT, "the request took too long to arrive")
-            try:
-                self.sock.send(render(response.status, response.headers, response.body,
-                                      connection="close"))
-            except OSError:
-                pass
-        self.close()
-
-    def dropped(self, error):
-        if self.listener.records:
-            self.loop.demo.say(f"{clock()} connection from {self.peer[0]} dropped "
-                               f"({type(error).__name__})")
-        self.close()
-
-    def close(self):
-        if self.sock is not None:
-            self.loop.forget(self)
-            self.sock.close()
-            self.sock = None
-
-
-class Loop:
-    """Accepts, reads, answers and times out every connection, in one thread."""
-
-    def __init__(self, demo, timeout, max_connections):
-        self.demo, self.timeout, self.max_connections = demo, timeout, max_connections
-        self.selector = selectors.DefaultSelector()
-        self.connections = set()
-        self.now = time.monotonic()
-        self.paused = []                    # listeners resting after the process ran out of files
-        self.warned = False
-        self.sweep_every = min(0.25, timeout / 4)
-        self.next_sweep = 0.0
-        self._stopping = False
-        self._wake, self._waker = socket.socketpair()
-        self._wake.setblocking(False)
-        self.selector.register(self._wake, selectors.EVENT_READ, None)
-
-    def listen(self, listener):
-        listener.sock.setblocking(False)
-        self.selector.register(listener.sock, selectors.EVENT_READ, listener)
-
-    def run(self):
-        while not self._stopping:
-            try:
-                self.turn()
-            except Exception:     # a bug outside any one connection: say it, keep serving
-                traceback.print_exc()
-        self.shut()
-
-    def turn(self):
-        """Wait for sockets to be ready, serve them, and every so often time out the slow."""
-        events = self.selector.select(self.sweep_every)
-        self.now = time.monotonic()
-        for key, mask in events:
-            target = key.data
-            if target is None:
-                self._wake.recv(64)
-            elif isinstance(target, Listener):
-                self.accept(target)
-            else:
-                self.handle(target, mask)
-        if self.now >= self.next_sweep:
-            self.sweep()
-            self.next_sweep = self.now + self.sweep_every
-        if self.demo.unsaid:
-            self.demo.flush()
-
-    def handle(self, connection, mask):
-        try:
-            connection.handle(mask)
-        except Exception:     # a bug in this layer: lose one connection, not the server
-            traceback.print_exc()
-            connection.close()
-
-    def accept(self, listener):
-        for _ in range(ACCEPT_BATCH):
-            try:
-                sock, peer = listener.sock.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as error:     # out of file descriptors: rest until the sweep
-                if not self.warned:
-                    self.demo.say(f"{clock()} cannot accept connections for now: "
-                                  f"{error.strerror} (said once)", always=True)
-                    self.warned = True
-                self.selector.unregister(listener.sock)
-                self.paused.append(listener)
-                return
-            if len(self.connections) >= self.max_connections:
-                self.refuse(sock)
-                continue
-            try:
-                sock.setblocking(False)
-                # One send per answer already; without this, Nagle's algorithm would
-                # still hold a small answer back until the client's delayed ACK.
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                connection = Connection(self, sock, peer, listener)
-                self.selector.register(sock, selectors.EVENT_READ, connection)
-            except OSError:       # reset before it could be served: nothing to answer
-                sock.close()
-                continue
-            self.connections.add(connection)
-
-    def refuse(self, sock):
-        """Over the cap: 503 with Retry-After, and close. A flood of idle clients
-        then costs a file descriptor each for TIMEOUT seconds, and no more."""
-        sock.setblocking(False)
-        response = error_response(HTTPStatus.SERVICE_UNAVAILABLE,
-                                  f"more than {self.max_connections} open connections; "
-                                  "try again in a second", {"Retry-After": "1"})
-        try:
-            sock.send(render(response.status, response.headers, response.body,
-                             connection="close"))
-            sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-        sock.close()
-
-    def sweep(self):
-        for connection in [c for c in self.connections if c.deadline <= self.now]:
-            connection.expire()
-        for listener in self.paused:
-            self.selector.register(listener.sock, selectors.EVENT_READ, listener)
-        self.paused.clear()
-
-    def watch(self, connection, events):
-        self.selector.modify(connection.sock, events, connection)
-
-    def forget(self, connection):
-        self.connections.discard(connection)
-        try:
-            self.selector.unregister(connection.sock)
-        except (KeyError, ValueError):
-            pass
-
-    def stop(self):
-        self._stopping = True
-        try:
-            self._waker.send(b"x")
-        except OSError:
-            pass
-
-    def shut(self):
-        for connection in list(self.connections):
-            connection.close()
-        self.selector.close()
-        self._wake.close()
-        self._waker.close()
-
-
-# ---------------------------------------------------------------- the demo
-
-def url_host(host):
-    """How a listening address appears in a URL a browser can open."""
-    if host in ("", "0.0.0.0", "::"):
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
-
-
-def default_origins(host, playground_port):
-    """The playground's own origin, as 127.0.0.1 and as localhost (and its host, if another)."""
-    origins = [f"http://127.0.0.1:{playground_port}", f"http://localhost:{playground_port}"]
-    spelled = f"http://{url_host(host)}:{playground_port}"
-    if spelled not in origins:
-        origins.append(spelled)
-    return origins
-
-
-class ListenError(Exception):
-    """A listener could not start; the message is the one line the user sees."""
-
-
-def listen(host, port):
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        return socket.create_server((host, port), family=family, backlog=BACKLOG)
-    except OSError as error:
-        where = f"{host} port {port}"
-        if error.errno == errno.EADDRINUSE:
-            why = f"{where} is in use; choose another with --port (and --playground-port)"
-        elif error.errno == errno.EACCES:
-            why = f"no permission to listen on {where} (ports below 1024 need root)"
-        else:
-            why = f"cannot listen on {where}: {error.strerror or error}"
-        raise ListenError("cors_demo: " + why) from None
-
-
-class Demo:
-    """Both listeners and what they share: settings, notes, the request log.
-
-    The command line and the tests build it the same way; port 0 means any
-    free port, and the URLs say which."""
-
-    def __init__(self, host=HOST, port=PORT, playground_port=None, allow_origins=None,
-                 max_age=MAX_AGE, quiet=True, timeout=TIMEOUT, message_path=MESSAGE_PATH,
-                 out=None, max_connections=MAX_CONNECTIONS):
-        self.message, warning = load_message(message_path)
-        self.message_body = json_body(self.message)
-        self.warnings = [warning] if warning else []
-        self.max_age = max_age
-        self.quiet = quiet
-        self.out = out or sys.stdout
-        self.unsaid = False             # lines written to out but not flushed yet
-        self.notes = Notes()
-        self.log = RequestLog()
-        self.results = None                        # what ?autorun=1 posted last
-        self.results_posted = threading.Event()
-        if playground_port is None:
-            playground_port = port + 1 if port else 0
-        api = listen(host, port)
-        try:
-            playground = listen(host, playground_port)
-        except ListenError:
-            api.close()
-            raise
-        self.api_port = api.getsockname()[1]
-        self.playground_port = playground.getsockname()[1]
-        self.origin_order = list(allow_origins or default_origins(host, self.playground_port))
-        self.allow_origins = frozenset(self.origin_order)
-        self.api_url = f"http://{url_host(host)}:{self.api_port}"
-        self.playground_url = f"http://{url_host(host)}:{self.playground_port}"
-        self.page = render_page(self.api_port)
-        self.listeners = [Listener(api, ROUTES, True), Listener(playground, PLAYGROUND_ROUTES, False)]
-        self.loop = Loop(self, timeout, max_connections)
-        for listener in self.listeners:
-            self.loop.listen(listener)
-        self._thread = None
-
-    def record(self, request, response):
-        entry = self.log.record(request, response)
-        if not self.quiet:
-            self.say(terminal_line(entry))
-
-    def report(self, results):
-        """Outcomes posted by the page's autorun: keep them, and one line in the terminal."""
-        self.results = results
-        self.say(summary_line(results), always=True)
-        self.results_posted.set()
-
-    def say(self, line, always=False):
-        """One line in the terminal, flushed by the loop once per batch of events
-        rather than once a line; if the terminal is gone (| head), go on serving."""
-        if self.quiet and not always:
-            return
-        try:
-            self.out.write(line + "\n")
-        except (OSError, ValueError):
-            self.quiet = True
-            self.out = io.StringIO()
-        self.unsaid = True
-
-    def flush(self):
-        self.unsaid = False
-        try:
-            self.out.flush()
-        except (OSError, ValueError):
-            self.quiet = True
-            self.out = io.StringIO()
-
-    def start(self):
-        self._thread = threading.Thread(target=self.loop.run, name="cors_demo", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._thread is not None:
-            self.loop.stop()
-            self._thread.join()
-            self._thread = None
-        else:
-            self.loop.shut()
-        for listener in self.listeners:
-            listener.sock.close()
-
-
-# ---------------------------------------------------------------- playground routes
+# ---------------------------------------------------------------- the playground's routes
 
 def playground_page(demo, request):
     headers = {"Content-Type": "text/html; charset=utf-8",
-               "Content-Security-Policy": PAGE_POLICY, "X-Content-Type-Options": "nosniff"}
+               "Content-Security-Policy": PAGE_POLICY, "X-Content-Type-Options": "nosniff",
+               "Cache-Control": "no-store"}
     return HTTPStatus.OK, headers, demo.page
 
 
 def show_log(demo, request):
-    """The API's requests, newest first; ?since=ID gives only the newer ones."""
-    since = dict(parse_qsl(request.query)).get("since", "0")
+    """The API's requests, newest first, at most LOG_PAGE: ?since=ID gives only newer
+    ones, ?run=TOKEN only those of one run of the page."""
+    query = dict(parse_qsl(request.query))
+    since, run = query.get("since", "0"), query.get("run")
     if not (since.isascii() and since.isdigit() and len(since) <= 18):
         raise HTTPError(HTTPStatus.BAD_REQUEST, "since must be a log entry id")
-    body = {
-        "api": demo.api_url,
-        "playground": demo.playground_url,
-        "allow_origins": demo.origin_order,
-        "max_age": demo.max_age,
-        "latest": demo.log.latest(),
-        "entries": [entry_json(entry) for entry in demo.log.newest_first(int(since))],
-    }
-    return HTTPStatus.OK, {"Content-Type": JSON_TYPE}, json_body(body)
+    if run is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", run):
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "run must be a run token: letters, digits, - and _")
+    latest = demo.log.latest()
+    entries = demo.log.newest_first(int(since), run)
+    return HTTPStatus.OK, {"Content-Type": JSON_TYPE, "Cache-Control": "no-store"}, \
+        lambda: json_body({"latest": latest, "entries": [entry.json() for entry in entries]})
+
+
+def explain_preflight(demo, request):
+    """Why a browser would preflight ?method=M&header=NAME:VALUE..., for the page's form."""
+    method, headers = "GET", []
+    for name, value in parse_qsl(request.query, keep_blank_values=True):
+        if name == "method":
+            method = value
+        elif name == "header":
+            header, _, header_value = value.partition(":")
+            headers.append((header.strip(), header_value.strip()))
+    return HTTPStatus.OK, {"Content-Type": JSON_TYPE}, \
+        json_body({"preflight": preflight_reason(method, headers)})
 
 
 def parse_results(body):
@@ -1871,10 +1451,627 @@ def show_results(demo, request):
 
 
 PLAYGROUND_ROUTES = {
-    "/":        Route(no_cors, None, {"GET": playground_page}),
-    "/log":     Route(no_cors, None, {"GET": show_log}),
-    "/results": Route(no_cors, None, {"GET": show_results, "POST": post_results}),
+    "/":                  Route(no_cors_headers, None, {"GET": playground_page}),
+    "/log":               Route(no_cors_headers, None, {"GET": show_log}),
+    "/explain-preflight": Route(no_cors_headers, None, {"GET": explain_preflight}),
+    "/results":           Route(no_cors_headers, None, {"GET": show_results, "POST": post_results}),
 }
+
+
+def lesson_json(max_age):
+    """LESSON as the page receives it: with this server's Max-Age, and why each
+    call needs a preflight (or null), by the rules check follows."""
+    experiments = []
+    for experiment in LESSON:
+        calls = []
+        for call in experiment["calls"]:
+            call = dict(call)
+            without = call.pop("without_max_age", None)
+            if without and not max_age:
+                call["arrives"] = without
+            init = call["init"]
+            call["preflight"] = preflight_reason(init.get("method", "GET").upper(),
+                                                 list(init.get("headers", {}).items()))
+            calls.append(call)
+        experiments.append({**experiment, "tries": experiment["tries"].format(max_age=max_age),
+                            "calls": calls})
+    return experiments
+
+
+# ---------------------------------------------------------------- HTTP, strictly
+# http.server reads each request: BaseHTTPRequestHandler.parse_request() parses
+# the request line and, through http.client, the headers. It lets through what a
+# strict server refuses (a folded line, a bare CR, a NUL, a second Origin, no
+# Host...), so the checks below run on the very lines it read, before any route.
+
+MAX_LINE = 8 * 1024    # request line or header line; longer: 414 or 431 (nginx's default)
+MAX_HEADERS = 64       # header lines per request; more: 431 (http.client's own cap is 99)
+MAX_HEAD = 64 * 1024   # request line and header lines together; more: 431
+TIMEOUT = 10.0         # seconds each request has to arrive whole (idle time included),
+                       # and each answer to be read
+LINGER = 1.0           # after a refusal, seconds spent reading what the client still sends,
+LINGER_BYTES = 256 * 1024  # ...and at most this much, so it sees our answer, not a reset
+MAX_CONNECTIONS = 2048  # open at once, all listeners; more get 503 (a class of 40 uses ~500)
+BACKLOG = 128          # handshakes the kernel queues; socketserver's 5 drops them under load
+POLL = 0.05            # seconds serve_forever() waits between looks at the stop flag
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+NO_BODY = frozenset({204, 304})   # statuses sent with neither body nor Content-Length
+REASONS = {status.value: status.phrase for status in HTTPStatus}
+SINGLE_HEADERS = frozenset({"origin", "host", "content-length"})  # a second copy is a 400
+# What a request head may hold: tab, CR and LF, visible ASCII and space, and
+# obs-text (0x80-0xFF). Any other byte (NUL, an escape...) is a 400; so is a CR
+# that does not end a line.
+ALLOWED_IN_HEAD = b"\t\n\r" + bytes(range(0x20, 0x7f)) + bytes(range(0x80, 0x100))
+# RFC 9112 3.2 and RFC 3986: Host is uri-host [":" port], nothing else.
+HOST_VALUE = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+)"
+                        r"(?::[0-9]{0,5})?")
+
+
+def too_large(what, status=HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE):
+    return HTTPError(status, f"{what}: this server reads lines of at most {MAX_LINE} bytes, "
+                             f"{MAX_HEADERS} header lines, {MAX_HEAD} bytes of head")
+
+
+class RequestReader:
+    """The handler's rfile: http.server reads each request through it. A line is
+    read whole, up to MAX_LINE, or refused, whatever pieces TCP cut it into; the
+    head's lines are kept as they arrived, for the checks after parse_request()."""
+
+    def __init__(self, stream):
+        self.stream = stream      # the socket's buffered reader
+        self.lines = []
+        self.size = 0             # bytes of the current request read so far
+
+    def start(self):
+        self.lines = []
+        self.size = 0
+
+    def request_line(self):
+        """The request line; blank lines before it are skipped (RFC 9112 2.2)."""
+        line = self.readline()
+        while line in (b"\r\n", b"\n"):
+            line = self.readline()
+        del self.lines[:-1]
+        return line
+
+    def readline(self, size=-1):
+        line = self.stream.readline(MAX_LINE + 3)
+        self.size += len(line)
+        ending = 2 if line.endswith(b"\r\n") else 1 if line.endswith(b"\n") else 0
+        if len(line) - ending > MAX_LINE:
+            if self.lines:
+                raise too_large("a header line is too long")
+            raise too_large("the request line is too long", HTTPStatus.REQUEST_URI_TOO_LONG)
+        self.lines.append(line)
+        if len(self.lines) > MAX_HEADERS + 2:     # the request line and the blank line too
+            raise too_large("too many header lines")
+        if self.size > MAX_HEAD:
+            raise too_large("the head is too large")
+        return line
+
+    def read(self, size):
+        data = self.stream.read(size)
+        self.size += len(data)
+        return data
+
+    def close(self):
+        self.stream.close()
+
+
+def parse_request_line(line):
+    """'METHOD target HTTP/1.1' -> (method, target, version); HTTPError if not."""
+    parts = line.split(" ")
+    if len(parts) != 3:
+        raise HTTPError(HTTPStatus.BAD_REQUEST,
+                        "a request line is METHOD /path HTTP/1.1, single spaces between")
+    method, target, version = parts
+    if not TOKEN.fullmatch(method):
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "the method is not a token")
+    if not VISIBLE.fullmatch(target):
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "the request target holds a character that "
+                        "is not visible ASCII")
+    if version not in ("HTTP/1.1", "HTTP/1.0"):
+        match = re.fullmatch(r"HTTP/([0-9])\.[0-9]", version)
+        if not match:
+            raise HTTPError(HTTPStatus.BAD_REQUEST, "the version must be HTTP/1.1 or HTTP/1.0")
+        if match[1] != "1":
+            raise HTTPError(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
+                            "this server speaks HTTP/1.1")
+        version = "HTTP/1.1"      # a later 1.x is read as 1.1 (RFC 9110, 2.5)
+    return method, target, version
+
+
+def split_target(method, target):
+    """A request target -> (path, query)."""
+    if target.startswith("/"):
+        path, _, query = target.partition("?")
+        return path, query
+    if target == "*" and method == "OPTIONS":
+        return "*", ""
+    if target[:8].lower().startswith(("http://", "https://")):   # absolute form, as proxies send
+        try:
+            parts = urlsplit(target)
+        except ValueError:        # an unclosed [IPv6] host, say
+            parts = None
+        if parts and parts.netloc:
+            return parts.path or "/", parts.query
+    raise HTTPError(HTTPStatus.BAD_REQUEST, "the request target must be a path such as "
+                    "/allow-cors")
+
+
+def parse_header_line(line):
+    """'Name: value' -> ('name', 'value'); HTTPError 400 if malformed."""
+    if line[:1] in (" ", "\t"):
+        # obs-fold: http.client glues this line, line break and all, onto the
+        # previous header's value. RFC 9112 5.2 lets a server refuse it.
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "a header line starts with whitespace "
+                        "(a folded header): send each header on one line")
+    name, colon, value = line.partition(":")
+    if not colon or not TOKEN.fullmatch(name):
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "a header line is not 'Name: value'")
+    return name.lower(), value.strip(" \t")
+
+
+# A request head as RFC 9112 has it: "METHOD target HTTP/1.x", then "Name: value"
+# lines with no control character but tab, each line ending in CRLF (or LF), and
+# a blank line. What does not match is refused, and why_malformed() says why.
+WELL_FORMED_HEAD = re.compile(
+    rf"([{TOKEN_CHARACTERS}]+) ([\x21-\x7e]+) (HTTP/1\.[0-9])\r?\n"
+    rf"((?:[{TOKEN_CHARACTERS}]+:[\t\x20-\x7e\x80-\xff]*\r?\n)*)\r?\n".encode())
+
+
+def strict_request(lines):
+    """The request http.server has just read, from its lines as they arrived: a
+    Request, or HTTPError for what a strict server refuses."""
+    head = b"".join(lines)
+    well_formed = WELL_FORMED_HEAD.fullmatch(head)
+    if well_formed is None:
+        raise why_malformed(head)
+    method, target, version, fields = well_formed.groups()
+    method, target = method.decode(), target.decode()
+    version = "HTTP/1.0" if version == b"HTTP/1.0" else "HTTP/1.1"  # 1.2 and on: 1.1 (RFC 9110 2.5)
+    headers = {}
+    for line in fields.decode("latin-1").split("\n")[:-1]:
+        name, _, value = line.partition(":")
+        name, value = name.lower(), value.strip(" \t\r")
+        if name in headers:
+            if name in SINGLE_HEADERS:
+                spelled = "-".join(part.capitalize() for part in name.split("-"))
+                raise HTTPError(HTTPStatus.BAD_REQUEST, f"more than one {spelled} header")
+            value = headers[name] + ("; " if name == "cookie" else ", ") + value
+        headers[name] = value
+    path, query = split_target(method, target)
+    host = headers.get("host")
+    if host is None and version == "HTTP/1.1":
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "an HTTP/1.1 request needs a Host header")
+    if host is not None and not HOST_VALUE.fullmatch(host):
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "the Host header must be host[:port], such as "
+                        "127.0.0.1:8000")
+    request = Request(method, target, path, query, headers, version)
+    request.size = len(head)
+    return request
+
+
+def why_malformed(head):
+    """What is wrong with a head WELL_FORMED_HEAD refused, as an HTTPError."""
+    if head.translate(None, ALLOWED_IN_HEAD) or head.count(b"\r") != head.count(b"\r\n"):
+        return HTTPError(HTTPStatus.BAD_REQUEST, "the request holds a control character "
+                         "(NUL, a CR that ends no line, an escape...)")
+    lines = head.decode("latin-1").replace("\r\n", "\n").split("\n")[:-2]  # no blank line
+    try:
+        parse_request_line(lines[0])
+        for line in lines[1:]:
+            parse_header_line(line)
+    except HTTPError as error:
+        return error
+    return HTTPError(HTTPStatus.BAD_REQUEST, "the request is not well-formed HTTP/1.1")
+
+
+def body_length(headers, version):
+    """How many body bytes follow the head: read whole, so the next request starts
+    where it should, or refused."""
+    length = headers.get("content-length")
+    if "transfer-encoding" in headers:
+        if length is not None:
+            raise HTTPError(HTTPStatus.BAD_REQUEST, "Transfer-Encoding and Content-Length "
+                            "together make the body's end ambiguous")
+        raise HTTPError(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length; "
+                        "chunked bodies are not accepted here")
+    expect = headers.get("expect")
+    if expect is not None and version == "HTTP/1.1" and expect.lower() != "100-continue":
+        raise HTTPError(HTTPStatus.EXPECTATION_FAILED,
+                        "the only expectation understood is 100-continue")
+    if length is None:
+        return 0
+    if not (length.isascii() and length.isdigit()):
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "Content-Length must be a number")
+    if len(length) > 9 or int(length) > MAX_BODY:
+        raise HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                        f"the body is over {MAX_BODY} bytes")
+    return int(length)
+
+
+def wants_keep_alive(version, connection):
+    """HTTP/1.1 stays open unless told to close; HTTP/1.0 only if it asks."""
+    tokens = {token.strip().lower() for token in connection.split(",")} if connection else ()
+    if version == "HTTP/1.0":
+        return "keep-alive" in tokens
+    return "close" not in tokens
+
+
+def http_date():
+    """Now, as the Date header has it (RFC 9110 5.6.7). Python leaves the C library's
+    LC_TIME at "C", so the names are English."""
+    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
+
+
+def render(response, date, head_only=False, connection=None):
+    """The bytes of one response: status line, headers, Content-Length, body. A
+    body that is a function is made only when it is sent; HEAD never makes it."""
+    status, headers, body = response
+    lines = [f"HTTP/1.1 {status} {REASONS.get(status, '')}", "Date: " + date,
+             "Server: cors_demo/" + __version__]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    if status not in NO_BODY:
+        if callable(body) and not head_only:
+            body = body()
+        if not callable(body):
+            lines.append(f"Content-Length: {len(body)}")
+    if connection:
+        lines.append("Connection: " + connection)
+    head = "\r\n".join(lines)
+    # Last line of defence against response splitting: every value was validated
+    # on the way in, and this proves no CR or LF slipped into one.
+    if head.count("\n") != len(lines) - 1 or head.count("\r") != len(lines) - 1:
+        raise ValueError("a response header holds a line break")
+    head = (head + "\r\n\r\n").encode("latin-1")
+    return head if head_only or status in NO_BODY else head + body
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """One connection to one listener. http.server reads each request
+    (parse_request), strict_request() checks it, dispatch() answers it, and one
+    sendall sends the answer. One request at a time: the next is read only once
+    this answer is out, so a client that never reads holds one answer, no more."""
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True   # TCP_NODELAY: one send per answer, sent at once
+    routes = {}                      # each listener's subclass names its own
+    records = False                  # and whether its requests go into the log
+
+    def setup(self):
+        super().setup()              # the connection, TCP_NODELAY, rfile and wfile
+        self.demo = self.server.demo
+        self.rfile = RequestReader(self.rfile)
+
+    def handle_one_request(self):
+        deadline = self.demo.connections.reading(self.connection)
+        try:
+            request = self.read_request()
+        except HTTPError as error:
+            return self.refuse(error)
+        except OSError as error:               # reset by the client mid-request
+            return self.dropped(error)
+        if request is None:                    # the client is done, or left, or too slow
+            self.close_connection = True
+            if self.rfile.size and time.monotonic() >= deadline:
+                self.refuse(HTTPError(HTTPStatus.REQUEST_TIMEOUT,
+                                      "the request took too long to arrive"))
+            return
+        self.demo.connections.sending(self.connection)
+        try:
+            self.answer(request)
+        except OSError as error:               # reset, or too slow to read: ended
+            self.dropped(error)
+
+    def read_request(self):
+        """The next request, checked and with its body; None if it stopped arriving:
+        the client left, or the watch shut the reading side when its time was up."""
+        self.rfile.start()
+        self.raw_requestline = self.rfile.request_line()
+        if not self.raw_requestline.endswith(b"\n"):
+            return None
+        self.parse_request()                   # http.server's own reading of the head
+        if self.rfile.lines[-1] not in (b"\r\n", b"\n"):
+            return None
+        request = strict_request(self.rfile.lines)
+        self.close_connection = not wants_keep_alive(request.version, request.headers.get("connection"))
+        length = body_length(request.headers, request.version)
+        if length:
+            if request.version == "HTTP/1.1" and "expect" in request.headers:   # 100-continue
+                self.connection.sendall(CONTINUE)
+            request.body = self.rfile.read(length)
+            if len(request.body) < length:
+                return None
+        return request
+
+    def handle_expect_100(self):
+        """100 Continue goes out from read_request(), once the checks have passed."""
+        return True
+
+    def send_error(self, code, message=None, explain=None):
+        """parse_request() refuses a bad request line or version through here; raised,
+        it is answered as every other refusal is."""
+        raise HTTPError(code, f"{message}: {explain}" if explain else message)
+
+    def answer(self, request):
+        try:
+            response = dispatch(self.routes, self.demo, request)
+        except Exception:     # a bug: say so, answer 500, keep serving the others
+            traceback.print_exc()
+            response = error_response(HTTPStatus.INTERNAL_SERVER_ERROR,
+                                      "the server failed; its terminal says why")
+            self.close_connection = True
+        if self.records:     # before the answer leaves: a page reading /log next finds it
+            self.demo.record(request, response)
+        connection = None
+        if self.close_connection:
+            connection = "close"
+        elif request.version == "HTTP/1.0":
+            connection = "keep-alive"
+        self.connection.sendall(render(response, http_date(),
+                                       request.method == "HEAD", connection))
+
+    def refuse(self, error):
+        """Answer a request that cannot be served, then close, reading what still
+        arrives for a moment: closing on unread input sends a reset, and the client
+        would lose the answer."""
+        self.close_connection = True
+        if self.records:
+            self.demo.say(f"{clock()} {int(error.status)} unreadable request from "
+                          f"{self.client_address[0]}: {error}")
+        response = error_response(error.status, str(error))
+        self.demo.connections.sending(self.connection)
+        try:
+            self.connection.sendall(render(response, http_date(), connection="close"))
+            self.connection.shutdown(socket.SHUT_WR)
+            end, drained = time.monotonic() + LINGER, 0
+            while drained < LINGER_BYTES and time.monotonic() < end:
+                self.connection.settimeout(end - time.monotonic())
+                chunk = self.connection.recv(65536)
+                if not chunk:
+                    break
+                drained += len(chunk)
+        except (OSError, ValueError):     # ValueError: a negative timeout, at the very end
+            pass
+
+    def dropped(self, error):
+        self.close_connection = True
+        if self.records:
+            self.demo.say(f"{clock()} connection from {self.client_address[0]} dropped "
+                          f"({type(error).__name__})")
+
+    def log_message(self, format, *args):
+        """Silent: the request log says what happened."""
+
+
+class APIHandler(Handler):
+    routes, records = ROUTES, True
+
+
+class PlaygroundHandler(Handler):
+    routes = PLAYGROUND_ROUTES
+
+
+class Connections:
+    """The open connections of every listener: at most limit at once, each given
+    its time by one watch thread. A request must arrive whole within timeout of
+    being awaited, or the watch shuts the connection's reading side: the blocked
+    read returns, and the handler answers 408. An answer must be read within
+    timeout, or the watch shuts both sides. Sockets stay blocking, so serving a
+    request costs no system call beyond its recv and its send."""
+
+    def __init__(self, limit, timeout):
+        self.limit, self.timeout = limit, timeout
+        self.deadlines = {}         # socket -> (when, how to shut it down then)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def enter(self, sock):
+        with self._lock:
+            if len(self.deadlines) >= self.limit:
+                return False
+            self.deadlines[sock] = (time.monotonic() + self.timeout, socket.SHUT_RD)
+            return True
+
+    def leave(self, sock):
+        with self._lock:
+            self.deadlines.pop(sock, None)
+
+    def reading(self, sock):
+        """The next request on sock is awaited from now: its deadline."""
+        deadline = time.monotonic() + self.timeout
+        self.deadlines[sock] = (deadline, socket.SHUT_RD)
+        return deadline
+
+    def sending(self, sock):
+        self.deadlines[sock] = (time.monotonic() + self.timeout, socket.SHUT_RDWR)
+
+    def watch(self):
+        while not self._stop.wait(min(0.25, self.timeout / 4)):
+            now = time.monotonic()
+            for sock, (deadline, how) in list(self.deadlines.items()):
+                if deadline <= now:
+                    try:
+                        sock.shutdown(how)
+                    except OSError:      # closed meanwhile
+                        pass
+
+    def end_all(self):
+        self._stop.set()
+        for sock in list(self.deadlines):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def __len__(self):
+        return len(self.deadlines)
+
+
+class ListenError(Exception):
+    """A listener could not start; the message is the one line the user sees."""
+
+
+class Server(http.server.ThreadingHTTPServer):
+    """One listener: http.server's threading server, a daemon thread per connection,
+    within the demo's cap on open connections."""
+    daemon_threads = True      # a connection still open never keeps the process alive
+    block_on_close = False     # and stopping does not wait for it
+    request_queue_size = BACKLOG
+
+    def __init__(self, host, port, handler, demo):
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.demo = demo
+        try:
+            super().__init__((host, port), handler)
+        except OSError as error:
+            where = f"{host} port {port}"
+            if error.errno == errno.EADDRINUSE:
+                why = f"{where} is in use; choose other ports with --port (see --help)"
+            elif error.errno == errno.EACCES:
+                why = f"no permission to listen on {where} (ports below 1024 need root)"
+            else:
+                why = f"cannot listen on {where}: {error.strerror or error}"
+            raise ListenError("cors_demo: " + why) from None
+
+    def process_request(self, request, client_address):
+        if self.demo.connections.enter(request):
+            return super().process_request(request, client_address)
+        # Over the cap: 503 with Retry-After, and close, without a thread. A flood
+        # of idle clients then costs a file descriptor each for TIMEOUT seconds.
+        response = error_response(HTTPStatus.SERVICE_UNAVAILABLE,
+                                  f"more than {self.demo.connections.limit} open connections; "
+                                  "try again in a second", {"Retry-After": "1"})
+        try:
+            request.setblocking(False)
+            request.send(render(response, http_date(), connection="close"))
+            request.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        request.close()
+
+    def shutdown_request(self, request):
+        self.demo.connections.leave(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request, client_address):
+        traceback.print_exc()     # a bug outside any route: said, and the others go on
+
+
+# ---------------------------------------------------------------- the demo
+
+def url_host(host):
+    """How a listening address appears in a URL a browser can open."""
+    if host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def playground_origins(host, playground_port):
+    """The playground's own origin, in each spelling a browser may use for it."""
+    origins = [f"http://127.0.0.1:{playground_port}", f"http://localhost:{playground_port}",
+               f"http://[::1]:{playground_port}"]
+    spelled = f"http://{url_host(host)}:{playground_port}"
+    if spelled not in origins:
+        origins.append(spelled)
+    return origins
+
+
+class Demo:
+    """The three listeners and what they share: settings, notes, the request log.
+
+    The command line and the tests build it the same way; port 0 means any
+    free port, and the URLs say which."""
+
+    def __init__(self, host=HOST, port=PORT, playground_port=None, allow_origins=(),
+                 default_origins=True, max_age=MAX_AGE, quiet=True, timeout=TIMEOUT,
+                 message_path=MESSAGE_PATH, out=None, max_connections=MAX_CONNECTIONS):
+        self.message, warning = load_message(message_path)
+        self.message_body = json_body(self.message)
+        self.warnings = [warning] if warning else []
+        self.max_age, self.timeout, self.quiet = max_age, timeout, quiet
+        self.out = out or sys.stdout
+        self._say_lock = threading.Lock()
+        self.notes = Notes()
+        self.log = RequestLog()
+        self.results = None                        # what ?autorun=1 posted last
+        self.results_posted = threading.Event()
+        self.connections = Connections(max_connections, timeout)
+        if playground_port is None:
+            playground_port = port + 1 if port else 0
+        self.servers = []
+        try:
+            for listen_port, handler in ((port, APIHandler), (playground_port, PlaygroundHandler)):
+                self.servers.append(Server(host, listen_port, handler, self))
+        except ListenError:
+            self.close()
+            raise
+        self.api_port, self.playground_port = (server.server_port for server in self.servers)
+        defaults = playground_origins(host, self.playground_port) if default_origins else []
+        self.allow_list = tuple(dict.fromkeys([*defaults, *allow_origins]))
+        self.api_url = f"http://{url_host(host)}:{self.api_port}"
+        self.playground_url = f"http://{url_host(host)}:{self.playground_port}"
+        self.page = render_page(self)
+        self._threads = []
+
+    def record(self, request, response):
+        entry = self.log.record(request, response)
+        if not self.quiet:
+            self.say(entry.terminal_line())
+
+    def report(self, results):
+        """Outcomes posted by the page's autorun: keep them, and one line in the terminal."""
+        self.results = results
+        self.say(summary_line(results), always=True)
+        self.results_posted.set()
+
+    def say(self, line, always=False):
+        """One line in the terminal; if the terminal is gone (| head), go on serving."""
+        if self.quiet and not always:
+            return
+        with self._say_lock:
+            if not write_line(self.out, line):
+                self.quiet = True
+
+    def start(self):
+        threading.Thread(target=self.connections.watch, name="cors_demo:watch", daemon=True).start()
+        for server in self.servers:
+            thread = threading.Thread(target=server.serve_forever, args=(POLL,),
+                                      name=f"cors_demo:{server.server_port}", daemon=True)
+            thread.start()
+            self._threads.append((server, thread))   # only once started: stop() may wait for it
+        return self
+
+    def stop(self):
+        """Stop listening and end every open connection; safe at any point of start()."""
+        stopping = [threading.Thread(target=server.shutdown) for server, _ in self._threads]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
+        self._threads = []
+        self.close()
+
+    def close(self):
+        for server in self.servers:
+            server.server_close()
+        self.connections.end_all()
+
+
+def write_line(out, line):
+    """Write a line and flush it; False if the reader has gone (a closed pipe). Then
+    stdout or stderr points nowhere, so that nothing fails at exit either."""
+    try:
+        out.write(line + "\n")
+        out.flush()
+        return True
+    except (OSError, ValueError):
+        if out in (sys.stdout, sys.stderr):
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+            except (OSError, ValueError):
+                pass
+        return False
 
 
 # ---------------------------------------------------------------- command line
@@ -1886,7 +2083,7 @@ class PrintHelp(argparse.Action):
         super().__init__(option_strings, dest, nargs=0)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        print(__doc__.strip())
+        write_line(sys.stdout, __doc__.strip())
         parser.exit()
 
 
@@ -1909,29 +2106,35 @@ def connection_count(text):
     return int(text)
 
 
+def listen_host(text):
+    """An address to listen on; [::1] as in a URL is ::1."""
+    return text[1:-1] if text.startswith("[") and text.endswith("]") else text
+
+
 def browser_origin(text):
-    """An allow-list entry: an origin exactly as a browser sends it, since matching is exact."""
+    """An allow-list entry as a browser sends it (matching is exact): (origin, note)
+    where note says what was corrected, or None. ArgumentTypeError if it is no origin."""
     if text == "null":
-        return text
-    if not is_origin(text):
+        return text, None
+    scheme, separator, rest = text.partition("://")
+    host, slash, path = rest.partition("/")
+    if not separator or path or not is_origin(f"{scheme}://{host}"):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not an origin: write scheme://host[:port], with no path or trailing slash")
-    scheme, _, rest = text.partition("://")
+            f"{text!r} is not an origin: write scheme://host[:port], with no path")
     default_port = {"http": ":80", "https": ":443"}.get(scheme.lower())
-    if text != text.lower() or (default_port and rest.endswith(default_port)):
-        plain = text.lower()
-        if default_port and plain.endswith(default_port):
-            plain = plain[:-len(default_port)]
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not how a browser writes that origin; it sends {plain!r}")
-    return text
+    origin = f"{scheme}://{host}".lower()
+    if default_port and origin.endswith(default_port):
+        origin = origin[:-len(default_port)]
+    if origin == text:
+        return origin, None
+    return origin, f"--allow-origin {text}: a browser sends this origin as {origin}; using that"
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="cors_demo.py", add_help=False,
-        usage="python cors_demo.py [--host HOST] [--port PORT] [--playground-port PORT] "
-              "[--allow-origin ORIGIN]... [--max-age SECONDS] [--quiet] (--help for more)")
+        usage="python cors_demo.py [--host HOST] [--port PORT] [--allow-origin ORIGIN]... "
+              "[--quiet] (--help for more)")
     env_port = os.environ.get("PORT")
     default_port = PORT
     if env_port:
@@ -1941,10 +2144,12 @@ def parse_args(argv):
             parser.error(f"PORT={env_port!r} in the environment is not a port (0-65535)")
     parser.add_argument("-h", "--help", action=PrintHelp)
     parser.add_argument("--version", action="version", version=f"cors_demo {__version__}")
-    parser.add_argument("--host", default=HOST)
+    parser.add_argument("--host", type=listen_host, default=HOST)
     parser.add_argument("--port", type=port_number, default=default_port)
     parser.add_argument("--playground-port", type=port_number)
-    parser.add_argument("--allow-origin", type=browser_origin, action="append", dest="allow_origins")
+    parser.add_argument("--allow-origin", type=browser_origin, action="append", default=[],
+                        dest="allow_origins")
+    parser.add_argument("--no-default-origins", action="store_false", dest="default_origins")
     parser.add_argument("--max-age", type=max_age_seconds, default=MAX_AGE)
     parser.add_argument("--max-connections", type=connection_count, default=MAX_CONNECTIONS)
     parser.add_argument("--quiet", action="store_true")
@@ -1953,6 +2158,10 @@ def parse_args(argv):
         parser.error("the playground needs a port too: give --playground-port")
     if args.playground_port and args.playground_port == args.port:
         parser.error("the API and the playground need different ports: they are two origins")
+    args.notes = [note for _, note in args.allow_origins if note]
+    args.allow_origins = [origin for origin, _ in args.allow_origins]
+    if not args.allow_origins and not args.default_origins:
+        parser.error("--no-default-origins leaves the allow-list empty: add --allow-origin")
     return args
 
 
@@ -1960,7 +2169,7 @@ def banner(demo, host):
     lines = [f"cors_demo {__version__}: watch CORS happen",
              f"  API         {demo.api_url}",
              f"  playground  {demo.playground_url}   <- open this in a browser",
-             "  allow-list  " + " ".join(demo.origin_order)]
+             "  allow-list  " + " ".join(demo.allow_list)]
     if host in ("", "0.0.0.0", "::"):
         lines.append(f"  listening on every interface ({host or 'all'}), not only loopback")
     lines.append("Ctrl-C stops." + ("" if demo.quiet else " One line per API request follows."))
@@ -1974,7 +2183,7 @@ def room_for(connections):
         import resource
     except ImportError:       # not on Windows: nothing to raise
         return connections, None
-    needed = connections + 64             # listeners, the terminal, the loop's own
+    needed = connections + 64             # listeners, the terminal, stdio
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft >= needed:
         return connections, None
@@ -1990,28 +2199,37 @@ def room_for(connections):
 
 
 def serve(args):
+    """Run the demo until Ctrl-C or SIGTERM; 0, or 1 if it could not listen."""
     max_connections, warning = room_for(args.max_connections)
+    for line in args.notes + ([warning] if warning else []):
+        write_line(sys.stderr, f"note: {line}")
+    demo = None
     try:
         demo = Demo(host=args.host, port=args.port, playground_port=args.playground_port,
-                    allow_origins=args.allow_origins, max_age=args.max_age, quiet=args.quiet,
-                    max_connections=max_connections)
-    except ListenError as error:
-        print(error, file=sys.stderr)
-        return 1
-    try:
-        for warning in demo.warnings + ([warning] if warning else []):
-            print("warning:", warning, file=sys.stderr)
+                    allow_origins=args.allow_origins, default_origins=args.default_origins,
+                    max_age=args.max_age, quiet=args.quiet, max_connections=max_connections)
+        for line in demo.warnings:
+            write_line(sys.stderr, f"warning: {line}")
         demo.start()
-        print(banner(demo, args.host), flush=True)
+        if not write_line(sys.stdout, banner(demo, args.host)):
+            demo.quiet = True
         threading.Event().wait()
+    except ListenError as error:
+        write_line(sys.stderr, str(error))
+        return 1
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not interrupt the stop
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        demo.stop()
-    print("\ncors_demo stopped.")
+        if demo is not None:
+            demo.stop()
+    write_line(sys.stdout, "\ncors_demo stopped.")
     return 0
+
+
+def stop_on_signal(signum, frame):
+    raise KeyboardInterrupt
 
 
 ##############################################################################
@@ -2129,10 +2347,11 @@ PAGE_SCRIPT = r"""
 
 const params = new URLSearchParams(location.search);
 const PAGE = location.origin;
-const API_PORT = document.documentElement.dataset.apiPort;
-let API = apiFrom(params.get("api")) || `${location.protocol}//${location.hostname}:${API_PORT}`;
-let settings = {max_age: 600, allow_origins: []};
-const SIMPLE_METHODS = ["GET", "HEAD", "POST"];
+// What the server knows and the page needs: its ports, its settings, and the
+// lesson's experiments (LESSON in cors_demo.py), each with why it is preflighted.
+const SETTINGS = JSON.parse(document.getElementById("settings").textContent);
+const EXPERIMENTS = SETTINGS.lesson;
+let API = apiFrom(params.get("api")) || `${location.protocol}//${location.hostname}:${SETTINGS.api_port}`;
 
 // Cookies belong to a host, not a port: this one rides along on every fetch
 // to the API that uses credentials: 'include', and only on those, so the
@@ -2178,53 +2397,48 @@ function literal(value) {          // a JS literal for the code shown: {method: 
 function fetchCode(call, name) {
   const init = call.init && Object.keys(call.init).length ? `, ${literal(call.init)}` : "";
   const lines = [`const ${name} = await fetch(${quote(call.url)}${init});`];
-  for (const header of call.read || []) lines.push(`${name}.headers.get(${quote(header)});`);
+  for (const header of Object.keys(call.reads || {})) lines.push(`${name}.headers.get(${quote(header)});`);
   lines.push(`await ${name}.text();`);
   return lines.join("\n");
 }
 
 // -- the server's log ----------------------------------------------------------
 
-async function readLog(since) {
-  const response = await fetch(`/log?since=${since}`, {cache: "no-store"});
+async function readLog(query) {
+  const response = await fetch(`/log?${query}`, {cache: "no-store"});
   if (!response.ok) throw new Error(`/log answered ${response.status}`);
   return response.json();
 }
 
 // -- one fetch, and what the server saw of it -----------------------------------
 
-async function perform(call) {
-  const before = (await readLog(1e15)).latest;
+// Every request of a run carries the run's token in its query, which the API
+// ignores: the page finds its own requests in the log by it, whoever else uses
+// the server, and each run starts with an empty preflight cache (it is kept per URL).
+function runToken() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(6)), byte => byte.toString(16).padStart(2, "0")).join("");
+}
+
+const withRun = (url, run) => url + (url.includes("?") ? "&" : "?") + `run=${run}`;
+
+async function perform(call, run, seen) {
   const outcome = {readable: false, headers: {}};
   try {
-    const response = await fetch(call.url, call.init);
+    const response = await fetch(withRun(call.url, run), call.init);
     outcome.readable = true;
     outcome.status = response.status;
-    for (const header of call.read || []) outcome.headers[header] = response.headers.get(header);
+    for (const header of Object.keys(call.reads || {})) outcome.headers[header] = response.headers.get(header);
     outcome.body = await response.text();
   } catch (error) {
     outcome.error = `${error.name}: ${error.message}`;
   }
-  const log = await readLog(before);
-  outcome.entries = log.entries.filter(entry => entry.origin === PAGE).reverse();
+  const log = await readLog(`run=${run}&since=${seen.latest}`);
+  outcome.entries = log.entries.reverse();
+  if (outcome.entries.length) seen.latest = outcome.entries[outcome.entries.length - 1].id;
   return outcome;
 }
 
-function preflightReason(init) {
-  const method = ((init && init.method) || "GET").toUpperCase();
-  if (!SIMPLE_METHODS.includes(method)) return `${method} is not GET, HEAD or POST`;
-  for (const [name, value] of Object.entries((init && init.headers) || {})) {
-    const lower = name.toLowerCase();
-    if (lower === "content-type") {
-      const type = String(value).split(";")[0].trim().toLowerCase();
-      if (!["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"].includes(type))
-        return `Content-Type ${value} is not one of the three form types`;
-    } else if (!["accept", "accept-language", "content-language"].includes(lower)) {
-      return `${name} is not a CORS-safelisted request header`;
-    }
-  }
-  return null;
-}
+const arrival = entry => `${entry.method} ${entry.path.split("?")[0]}`;
 
 function judge(call, outcome) {
   const problems = [];
@@ -2233,190 +2447,67 @@ function judge(call, outcome) {
       ? `the page could not read the response (${outcome.error})`
       : `the page read the response (status ${outcome.status}), where it should have been blocked`);
   }
-  const seen = outcome.entries.map(entry => entry.method);
-  if (seen.join(" ") !== call.arrives.join(" ")) {
+  const seen = outcome.entries.map(arrival);
+  if (seen.join(", ") !== call.arrives.join(", ")) {
     const said = list => list.length ? list.join(" then ") : "nothing";
     problems.push(`the server saw ${said(seen)}, where the lesson expects ${said(call.arrives)}`);
   }
-  if (call.check && outcome.readable) {
-    const problem = call.check(outcome);
-    if (problem) problems.push(problem);
+  if (outcome.readable) {
+    for (const [name, readable] of Object.entries(call.reads || {})) {
+      if (readable && outcome.headers[name] === null) problems.push(`${name} could not be read`);
+      if (!readable && outcome.headers[name] !== null) problems.push(`${name} could be read`);
+    }
+  }
+  if (call.cookie && !outcome.entries.some(entry => entry.cookies.includes(call.cookie))) {
+    problems.push(`the ${call.cookie} cookie did not come back`);
   }
   return problems;
 }
 
 // -- the experiments -------------------------------------------------------------
 
-function cookiesIn(outcome) {
-  try { return JSON.parse(outcome.body).cookies || []; } catch { return []; }
+function callsOf(experiment) {
+  return experiment.calls.map(call => ({...call, url: API + call.path}));
 }
 
-const EXPERIMENTS = [
-  {
-    id: "bare", title: "No CORS headers", expect: false,
-    tries: "GET / from this page. The API answers 200 with JSON, and no CORS header at all.",
-    why: "The request reaches the server and it answers, but without Access-Control-Allow-Origin " +
-         "the browser keeps the response from the page: fetch rejects with a TypeError. " +
-         "CORS guards reading, not sending.",
-    calls: () => [{path: "/", readable: false, arrives: ["GET"]}],
-  },
-  {
-    id: "allow-cors", title: "Access-Control-Allow-Origin: *", expect: true,
-    tries: "GET /allow-cors. The response says Access-Control-Allow-Origin: *.",
-    why: "* lets a page on any origin read a response to a request sent without credentials.",
-    calls: () => [{path: "/allow-cors", readable: true, arrives: ["GET"]}],
-  },
-  {
-    id: "allow-origin", title: "One origin, and it is this page's", expect: true,
-    tries: "GET /allow-origin. The API echoes the Origin header when it is on its allow-list.",
-    why: "The browser compares Access-Control-Allow-Origin with this page's origin, byte for " +
-         "byte; they match, so the page reads the answer. The API also says Vary: Origin, " +
-         "because its answer depends on who asks.",
-    calls: () => [{path: "/allow-origin", readable: true, arrives: ["GET"]}],
-  },
-  {
-    id: "other-origin", title: "One origin, and it is someone else's", expect: false,
-    tries: "GET /cors?allow-origin=https://google.com: the response allows only https://google.com.",
-    why: "Access-Control-Allow-Origin names another origin, so the browser blocks the read, " +
-         "though the server answered 200.",
-    calls: () => [{path: "/cors?allow-origin=https://google.com", readable: false, arrives: ["GET"]}],
-  },
-  {
-    id: "credentials-star", title: "Credentials with *", expect: false,
-    tries: "GET /allow-cors with credentials: 'include', so cookies go along.",
-    why: "* never covers a request with credentials: the server must name the origin and add " +
-         "Access-Control-Allow-Credentials: true. The browser blocks the read.",
-    calls: () => [{path: "/allow-cors", init: {credentials: "include"}, readable: false, arrives: ["GET"]}],
-  },
-  {
-    id: "credentials", title: "Credentials done right", expect: true,
-    tries: "GET /allow-credentials twice, with credentials: 'include'. The answer sets a cookie " +
-           "(cors_demo) if none came; the second request carries it.",
-    why: "The response names this origin and says Access-Control-Allow-Credentials: true, so the " +
-         "page reads it and the browser keeps the cookie. The second body lists cors_demo " +
-         "among the cookies that arrived.",
-    calls: () => [
-      {path: "/allow-credentials", init: {credentials: "include"}, readable: true, arrives: ["GET"]},
-      {path: "/allow-credentials", init: {credentials: "include"}, readable: true, arrives: ["GET"],
-       check: outcome => cookiesIn(outcome).includes("cors_demo")
-         ? null : "the cors_demo cookie did not come back on the second request"},
-    ],
-  },
-  {
-    id: "delete", title: "DELETE: a preflight first", expect: true,
-    tries: "DELETE /data. DELETE is not a simple method, so the browser first asks with OPTIONS.",
-    why: "The preflight's answer allows this origin and DELETE, so the browser then sends the " +
-         "DELETE and lets the page read the answer.",
-    calls: run => [{path: `/data?run=${run}`, init: {method: "DELETE"}, readable: true,
-                    arrives: ["OPTIONS", "DELETE"]}],
-  },
-  {
-    id: "post-json", title: "POST with JSON: a preflight too", expect: true,
-    tries: "POST /data with Content-Type: application/json and a note.",
-    why: "POST is simple, but application/json is not one of the three form content types, so " +
-         "the browser asks first; the API allows Content-Type, and the note is stored.",
-    calls: run => [{path: `/data?run=${run}`, readable: true, arrives: ["OPTIONS", "POST"],
-                    init: {method: "POST", headers: {"Content-Type": "application/json"},
-                           body: JSON.stringify({text: "hello from the playground"})}}],
-  },
-  {
-    id: "put", title: "PUT: refused by the preflight", expect: false,
-    tries: "PUT /data. The preflight asks for PUT, which the API does not allow.",
-    why: "The preflight's answer has no Access-Control-Allow-* header, so the browser stops " +
-         "there: the PUT itself never leaves the browser. (curl -X PUT gets a 405: CORS is a " +
-         "rule browsers follow, not a lock on the server.)",
-    calls: run => [{path: `/data?run=${run}`, init: {method: "PUT"}, readable: false,
-                    arrives: ["OPTIONS"]}],
-  },
-  {
-    id: "header-allowed", title: "A custom header the API allows", expect: true,
-    tries: "GET /data with the header X-Demo: 1.",
-    why: "X-Demo is not a safelisted header, so a preflight asks for it " +
-         "(Access-Control-Request-Headers: x-demo); the API allows it, then the GET goes.",
-    calls: run => [{path: `/data?run=${run}`, init: {headers: {"X-Demo": "1"}}, readable: true,
-                    arrives: ["OPTIONS", "GET"]}],
-  },
-  {
-    id: "header-refused", title: "A custom header the API refuses", expect: false,
-    tries: "GET /data with the header X-Other: 1.",
-    why: "The preflight asks for x-other, which the API does not allow, so the GET is never sent.",
-    calls: run => [{path: `/data?run=${run}`, init: {headers: {"X-Other": "1"}}, readable: false,
-                    arrives: ["OPTIONS"]}],
-  },
-  {
-    id: "max-age", title: "Max-Age: ask once, then remember", expect: true,
-    tries: "DELETE /data twice, on the same URL. The preflight's answer carries Access-Control-Max-Age.",
-    why: () => settings.max_age > 0
-      ? `The browser keeps the preflight's answer for ${settings.max_age} seconds (Chrome at most ` +
-        "7200), so the second DELETE goes without asking."
-      : "This API runs with --max-age 0, so the browser may not keep the answer: each DELETE " +
-        "asks again.",
-    calls: run => [
-      {path: `/data?run=${run}`, init: {method: "DELETE"}, readable: true, arrives: ["OPTIONS", "DELETE"]},
-      {path: `/data?run=${run}`, init: {method: "DELETE"}, readable: true,
-       arrives: settings.max_age > 0 ? ["DELETE"] : ["OPTIONS", "DELETE"]},
-    ],
-  },
-  {
-    id: "expose", title: "An exposed and a hidden response header", expect: true,
-    tries: "GET /data, then read X-Demo-Count and X-Demo-Hidden from response.headers.",
-    why: "Script sees only the safelisted response headers and those listed in " +
-         "Access-Control-Expose-Headers. X-Demo-Count is listed; X-Demo-Hidden is not, so it " +
-         "reads as null, though it arrived.",
-    calls: () => [{path: "/data", read: ["X-Demo-Count", "X-Demo-Hidden"], readable: true,
-                   arrives: ["GET"],
-                   check: outcome => outcome.headers["X-Demo-Count"] === null
-                     ? "X-Demo-Count could not be read"
-                     : outcome.headers["X-Demo-Hidden"] !== null
-                       ? "X-Demo-Hidden could be read" : null}],
-  },
-];
-
-// Preflight answers are cached per URL: a fresh ?run= (which the API ignores)
-// makes each run start with an empty cache, so the preflights really happen.
-const runToken = () => Math.random().toString(36).slice(2, 8);
-
-function callsOf(experiment, run) {
-  return experiment.calls(run).map(call => ({...call, url: API + call.path}));
+function expectation(experiment) {
+  const readable = experiment.calls.map(call => call.readable);
+  if (readable.every(Boolean)) return ["ok", "\u2713 should be readable"];
+  if (!readable.some(Boolean)) return ["bad", "\u2717 should be blocked"];
+  return ["ok", "\u2717 then \u2713"];
 }
-
-const text = value => typeof value === "function" ? value() : value;
 
 function experimentCard(experiment, number) {
-  const calls = callsOf(experiment, runToken());
+  const calls = callsOf(experiment);
+  const [tone, expected] = expectation(experiment);
   const code = el("pre", {}, el("code", {}, calls.map((c, i) =>
     fetchCode(c, calls.length > 1 ? `response${i + 1}` : "response")).join("\n")));
   const card = el("article", {class: "experiment", id: `x-${experiment.id}`},
     el("header", {},
       el("h3", {}, `${number}. ${experiment.title}`),
-      el("span", {class: `chip ${experiment.expect ? "ok" : "bad"}`},
-        experiment.expect ? "\u2713 should be readable" : "\u2717 should be blocked"),
+      el("span", {class: `chip ${tone}`}, expected),
       el("span", {class: "outcome", role: "status"})),
     el("div", {class: "cols"},
       el("div", {},
         el("p", {}, el("b", {}, "Tries: "), experiment.tries),
         code,
-        el("p", {class: "why"}, el("b", {}, experiment.expect ? "A browser lets the page read it: " :
-          "A browser blocks it: "), text(experiment.why)),
+        el("p", {class: "why"}, el("b", {}, "Why: "), experiment.why),
         el("div", {class: "actions"}, el("button", {type: "button"}, "Run"))),
       el("div", {class: "result", hidden: true})));
   card.querySelector("button").addEventListener("click", () => runExperiment(experiment, card));
-  card.code = code;
   return card;
 }
 
 async function runExperiment(experiment, card) {
   const button = card.querySelector("button");
   button.disabled = true;
-  const calls = callsOf(experiment, runToken());
-  card.code.firstChild.textContent = calls.map((c, i) =>
-    fetchCode(c, calls.length > 1 ? `response${i + 1}` : "response")).join("\n");
-  card.querySelector(".why").lastChild.textContent = text(experiment.why);
+  const calls = callsOf(experiment);
+  const run = runToken(), seen = {latest: 0};
   const outcomes = [];
   let problems = [];
   try {
     for (const call of calls) {
-      const outcome = await perform(call);
+      const outcome = await perform(call, run, seen);
       outcomes.push(outcome);
       problems = problems.concat(judge(call, outcome));
     }
@@ -2506,8 +2597,7 @@ function picture(call, outcome) {
                  el("div", {class: "lane"}, el("span", {}, "Server"))];
   steps.push(arrow("page", "browser", `fetch ${method} ${short(call.path)}`, [], "request"));
   const preflighted = outcome.entries.some(entry => entry.preflight);
-  const needed = preflightReason(call.init);
-  if (needed && !preflighted && outcome.entries.length) {
+  if (call.preflight && !preflighted && outcome.entries.length) {
     steps.push(mark(`preflight answer still cached: no OPTIONS sent`, "na"));
   }
   let stopped = false;
@@ -2526,7 +2616,7 @@ function picture(call, outcome) {
       }
     } else {
       steps.push(arrow("browser", "server", `${entry.method} ${short(entry.path)}`,
-                       entry.cookie ? ["Cookie: \u2026"] : [], "request"));
+                       entry.cookies.length ? [`Cookie: ${entry.cookies.join(", ")}`] : [], "request"));
       steps.push(arrow("server", "browser", `${entry.status}`, corsLines(entry.response_headers), "response"));
       if (!outcome.readable) {
         const why = entry.allowed === false ? reasonOf(entry.verdict) : "see the browser's console";
@@ -2601,7 +2691,14 @@ function builderCall() {
   if (header) init.headers = {[header]: form.elements["header-value"].value};
   if (form.elements.credentials.checked) init.credentials = "include";
   const path = "/cors" + (query.toString() ? `?${query}` : "");
-  return {path, url: API + path, init, read: ["X-Demo-Count", "X-Demo-Hidden"]};
+  return {path, url: API + path, init, reads: {"X-Demo-Count": true, "X-Demo-Hidden": false}};
+}
+
+async function whyPreflight(init) {      // the server's rules, not a copy of them here
+  const query = new URLSearchParams({method: init.method || "GET"});
+  for (const [name, value] of Object.entries(init.headers || {})) query.append("header", `${name}:${value}`);
+  const response = await fetch(`/explain-preflight?${query}`);
+  return (await response.json()).preflight;
 }
 
 function showBuilderCode() {
@@ -2615,7 +2712,10 @@ async function runBuilder(event) {
   const call = builderCall();
   const button = $("#builder button");
   button.disabled = true;
-  const outcome = await perform(call).catch(error => ({readable: false, error: error.message, entries: [], headers: {}}));
+  const outcome = await whyPreflight(call.init).then(reason => {
+    call.preflight = reason;
+    return perform(call, runToken(), {latest: 0});
+  }).catch(error => ({readable: false, error: error.message, entries: [], headers: {}}));
   const result = $("#builder-result");
   result.replaceChildren(el("h4", {}, "Why"), explain(call, outcome),
                          el("h4", {}, "This browser"), browserSaw(outcome),
@@ -2625,7 +2725,7 @@ async function runBuilder(event) {
 
 function explain(call, outcome) {
   const lines = [];
-  const needed = preflightReason(call.init);
+  const needed = call.preflight;
   const preflight = outcome.entries.find(entry => entry.preflight);
   if (!needed) lines.push("A simple request: a safelisted method and only safelisted headers, so no preflight.");
   else if (preflight) lines.push(`A preflight was needed: ${needed}.`);
@@ -2660,7 +2760,7 @@ function logRow(entry) {
 
 async function refreshLog() {
   try {
-    const log = await readLog(logLatest);
+    const log = await readLog(`since=${logLatest}`);
     if (log.entries.length) {
       const rows = $("#log-rows");
       rows.firstElementChild.after(...log.entries.map(logRow));
@@ -2676,13 +2776,13 @@ async function refreshLog() {
 
 function showAllowList() {
   const status = $("#allow-status");
-  if (settings.allow_origins.includes(PAGE)) {
+  if (SETTINGS.allow_list.includes(PAGE)) {
     status.className = "notice ok";
     status.replaceChildren(`\u2713 This page's origin, ${PAGE}, is on the API's allow-list.`);
   } else {
     status.className = "notice warn";
     status.replaceChildren(`\u26a0 This page's origin, ${PAGE}, is not on the API's allow-list (`,
-      settings.allow_origins.join(", ") || "empty",
+      SETTINGS.allow_list.join(", ") || "empty",
       "), so the experiments that need it will be blocked. Restart the demo with ",
       el("code", {}, `python cors_demo.py --allow-origin ${PAGE}`), ".");
   }
@@ -2706,13 +2806,11 @@ async function start() {
   $("#page-origin").textContent = PAGE;
   $("#api").value = API;
   $("#api-form").addEventListener("submit", useApi);
+  showAllowList();
   try {
-    const log = await readLog(1e15);
-    settings = log;
-    logLatest = Math.max(0, log.latest - 30);
-    showAllowList();
+    logLatest = Math.max(0, (await readLog("since=1000000000000000")).latest - 30);
   } catch (error) {
-    $("#allow-status").textContent = `The playground's /log could not be read: ${error.message}`;
+    $("#log-status").textContent = `The playground's /log could not be read: ${error.message}`;
   }
   $("#experiments").append(...EXPERIMENTS.map((experiment, index) => experimentCard(experiment, index + 1)));
   $("#run-all").addEventListener("click", runAll);
@@ -2804,7 +2902,7 @@ PAGE_BODY = r"""
 """
 
 PAGE_TEMPLATE = """<!doctype html>
-<html lang="en" data-api-port="@API_PORT@">
+<html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -2814,6 +2912,7 @@ PAGE_TEMPLATE = """<!doctype html>
 </head>
 <body>
 @BODY@
+<script id="settings" type="application/json">@SETTINGS@</script>
 <script>@SCRIPT@</script>
 </body>
 </html>
@@ -2830,27 +2929,30 @@ PAGE_POLICY = ("default-src 'none'; "
                "form-action 'none'; frame-ancestors 'none'")
 
 
-def render_page(api_port):
-    """The playground page for an API on api_port (the page adds its own host)."""
-    # The port first: the inserted script and style must reach the browser byte
-    # for byte as hashed, or the Content-Security-Policy blocks them.
-    page = PAGE_TEMPLATE.replace("@API_PORT@", str(int(api_port)))
-    page = page.replace("@BODY@", PAGE_BODY.replace("@VERSION@", __version__))
+def render_page(demo):
+    """The playground page, with what it needs to know of the demo as a JSON data
+    block (not run as script, so the Content-Security-Policy stays as it is)."""
+    settings = {"version": __version__, "api_port": demo.api_port, "max_age": demo.max_age,
+                "allow_list": list(demo.allow_list), "lesson": lesson_json(demo.max_age)}
+    # In a <script> element only "</script" or "<!--" could end it early: no "<" at all.
+    data = json.dumps(settings).replace("<", "\\u003c")
+    page = PAGE_TEMPLATE.replace("@BODY@", PAGE_BODY.replace("@VERSION@", __version__))
+    # The script and style last: they must reach the browser byte for byte as
+    # hashed, or the Content-Security-Policy blocks them.
+    page = page.replace("@SETTINGS@", data)
     return page.replace("@STYLE@", PAGE_STYLE).replace("@SCRIPT@", PAGE_SCRIPT).encode()
-
-
-def stop_on_sigterm(signum, frame):
-    raise KeyboardInterrupt
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["check"]:
         return check_main(argv[1:])
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    # Ctrl-C stops the demo wherever it was started: a shell that starts a job in
+    # the background ignores SIGINT for it, and the demo would not hear Ctrl-C.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, stop_on_signal)
     try:
-        return serve(args)
+        return serve(parse_args(argv))
     except KeyboardInterrupt:     # stopped before it had started: nothing to clean up
         return 0
 
