@@ -80,6 +80,7 @@ import math
 import os
 import re
 import secrets
+import shlex
 import signal
 import socket
 import ssl
@@ -557,15 +558,32 @@ def dispatch(routes, demo, request):
 
 # ---------------------------------------------------------------- the lesson's experiments
 # What the playground runs, as data: the page receives LESSON as JSON and the
-# tests read it. Each call is a fetch() from the page to the API: its path, its
-# init, whether the page should be able to read the answer, and what should
-# arrive at the server ("METHOD /path", preflights included, in order).
+# tests read it. Each call is a fetch() to the API: its path, its init, where it
+# runs (this page; the other origin, on no allow-list; or a sandboxed frame of it,
+# whose origin is null), whether script should be able to read the answer (True,
+# False, or "opaque": a response nobody can open), and what should arrive at the
+# server, in order: "METHOD /path", with "(Origin: null)" or "(no Origin)" where
+# the request does not carry the origin it was sent from. In a path, {api2} is the
+# API under another host name (another origin), {run} the run's token.
+#
+# known: outcomes the standard allows or a browser is known for, by condition
+# ("Chrome", "Firefox", or "cross-site" when the page and the API are on two
+# sites): what else is accepted then, and the note the card shows.
 
-def call(path, *arrives, init=None, readable=True, **expect):
+def call(path, *arrives, init=None, runs_in="page", readable=True, **expect):
     """One fetch of an experiment. expect: reads {header: readable?}, cookie (a
-    cookie name the server should see)."""
-    return {"path": path, "init": init or {}, "readable": readable,
+    cookie name the server should see), body_has (text the body should hold),
+    known."""
+    return {"path": path, "init": init or {}, "runs_in": runs_in, "readable": readable,
             "arrives": list(arrives), **expect}
+
+
+CROSS_SITE_COOKIE = {"cross-site": {
+    "accept": [{"cookie": None}],
+    "note": "This page and the API are on two different sites (their host names differ), and "
+            f"the {COOKIE_NAME} cookie is SameSite=Lax: a browser neither sets nor sends it on a "
+            "cross-site fetch. A cookie meant for cross-site requests needs SameSite=None; Secure, "
+            "and Secure needs https."}}
 
 
 LESSON = [
@@ -585,7 +603,7 @@ LESSON = [
             "byte; they match, so the page reads the answer. The API also says Vary: Origin, "
             "because its answer depends on who asks.",
      "calls": [call("/allow-origin", "GET /allow-origin")]},
-    {"id": "other-origin", "title": "One origin, and it is someone else's",
+    {"id": "wrong-origin", "title": "One origin, and it is someone else's",
      "tries": "GET /cors?allow-origin=https://google.com: the response allows only https://google.com.",
      "why": "Access-Control-Allow-Origin names another origin, so the browser blocks the read, "
             "though the server answered 200.",
@@ -604,7 +622,7 @@ LESSON = [
             "among the cookies that arrived.",
      "calls": [call("/allow-credentials", "GET /allow-credentials", init={"credentials": "include"}),
                call("/allow-credentials", "GET /allow-credentials", init={"credentials": "include"},
-                    cookie=COOKIE_NAME)]},
+                    cookie=COOKIE_NAME, known=CROSS_SITE_COOKIE)]},
     {"id": "delete", "title": "DELETE: a preflight first",
      "tries": "DELETE /data. DELETE is not a simple method, so the browser first asks with OPTIONS.",
      "why": "The preflight's answer allows this origin and DELETE, so the browser then sends the "
@@ -635,18 +653,24 @@ LESSON = [
     {"id": "max-age", "title": "Max-Age: ask once, then remember",
      "tries": "DELETE /data twice, on the same URL. The preflight's answer carries "
               "Access-Control-Max-Age: {max_age}.",
-     "why": "A browser may keep a preflight's answer for Max-Age seconds (Chrome at most 7200), "
-            "so the second DELETE can go without asking. With --max-age 0 it may not keep it, "
-            "and asks again.",
+     "why": "A browser may keep a preflight's answer for Max-Age seconds (Chromium for at most "
+            "7200, Firefox 86400), so the second DELETE can go without asking. May, not must: "
+            "the Fetch standard lets a browser drop a cached answer early, and then it asks "
+            "again. With --max-age 0 it may not keep it at all.",
      "calls": [call("/data", "OPTIONS /data", "DELETE /data", init={"method": "DELETE"}),
                call("/data", "DELETE /data", init={"method": "DELETE"},
-                    without_max_age=["OPTIONS /data", "DELETE /data"])]},
+                    without_max_age=["OPTIONS /data", "DELETE /data"],
+                    known={"Firefox": {
+                        "accept": [{"arrives": ["OPTIONS /data", "DELETE /data"]}],
+                        "note": "Firefox 153 was seen to ask again for the first repeated "
+                                "requests after it started, on 127.0.0.1; the standard allows it."}})]},
     {"id": "expose", "title": "An exposed and a hidden response header",
      "tries": f"GET /data, then read {EXPOSED_HEADER} and {HIDDEN_HEADER} from response.headers.",
      "why": "Script sees only the safelisted response headers and those listed in "
             f"Access-Control-Expose-Headers. {EXPOSED_HEADER} is listed; {HIDDEN_HEADER} is not, "
             "so it reads as null, though it arrived.",
      "calls": [call("/data", "GET /data", reads={EXPOSED_HEADER: True, HIDDEN_HEADER: False})]},
+
 ]
 
 
@@ -1458,6 +1482,19 @@ PLAYGROUND_ROUTES = {
 }
 
 
+# ---------------------------------------------------------------- the other origin's route
+
+def frame_page(demo, request):
+    headers = {"Content-Type": "text/html; charset=utf-8",
+               "Content-Security-Policy": FRAME_POLICY, "X-Content-Type-Options": "nosniff"}
+    return HTTPStatus.OK, headers, FRAME_PAGE
+
+
+OTHER_ROUTES = {
+    "/frame": Route(no_cors_headers, None, {"GET": frame_page}),
+}
+
+
 def lesson_json(max_age):
     """LESSON as the page receives it: with this server's Max-Age, and why each
     call needs a preflight (or null), by the rules check follows."""
@@ -1473,8 +1510,8 @@ def lesson_json(max_age):
             call["preflight"] = preflight_reason(init.get("method", "GET").upper(),
                                                  list(init.get("headers", {}).items()))
             calls.append(call)
-        experiments.append({**experiment, "tries": experiment["tries"].format(max_age=max_age),
-                            "calls": calls})
+        tries = experiment["tries"].replace("{max_age}", str(max_age))
+        experiments.append({**experiment, "tries": tries, "calls": calls})
     return experiments
 
 
@@ -1852,6 +1889,10 @@ class PlaygroundHandler(Handler):
     routes = PLAYGROUND_ROUTES
 
 
+class OtherHandler(Handler):
+    routes = OTHER_ROUTES
+
+
 class Connections:
     """The open connections of every listener: at most limit at once, each given
     its time by one watch thread. A request must arrive whole within timeout of
@@ -1983,9 +2024,10 @@ class Demo:
     The command line and the tests build it the same way; port 0 means any
     free port, and the URLs say which."""
 
-    def __init__(self, host=HOST, port=PORT, playground_port=None, allow_origins=(),
-                 default_origins=True, max_age=MAX_AGE, quiet=True, timeout=TIMEOUT,
-                 message_path=MESSAGE_PATH, out=None, max_connections=MAX_CONNECTIONS):
+    def __init__(self, host=HOST, port=PORT, playground_port=None, other_port=None,
+                 allow_origins=(), default_origins=True, max_age=MAX_AGE, quiet=True,
+                 timeout=TIMEOUT, message_path=MESSAGE_PATH, out=None,
+                 max_connections=MAX_CONNECTIONS):
         self.message, warning = load_message(message_path)
         self.message_body = json_body(self.message)
         self.warnings = [warning] if warning else []
@@ -1999,18 +2041,32 @@ class Demo:
         self.connections = Connections(max_connections, timeout)
         if playground_port is None:
             playground_port = port + 1 if port else 0
+        if other_port is None:
+            other_port = port + 2 if port else 0
         self.servers = []
         try:
-            for listen_port, handler in ((port, APIHandler), (playground_port, PlaygroundHandler)):
+            for listen_port, handler in ((port, APIHandler), (playground_port, PlaygroundHandler),
+                                         (other_port, OtherHandler)):
                 self.servers.append(Server(host, listen_port, handler, self))
         except ListenError:
             self.close()
             raise
-        self.api_port, self.playground_port = (server.server_port for server in self.servers)
+        self.api_port, self.playground_port, self.other_port = (
+            server.server_port for server in self.servers)
         defaults = playground_origins(host, self.playground_port) if default_origins else []
         self.allow_list = tuple(dict.fromkeys([*defaults, *allow_origins]))
-        self.api_url = f"http://{url_host(host)}:{self.api_port}"
-        self.playground_url = f"http://{url_host(host)}:{self.playground_port}"
+        self.api_url, self.playground_url, self.other_url = (
+            f"http://{url_host(host)}:{server.server_port}" for server in self.servers)
+        # The command that starts this very demo again, for the page to suggest.
+        self.command = ["python", "cors_demo.py"] + (["--host", host] if host != HOST else [])
+        self.command += ["--port", str(self.api_port), "--playground-port", str(self.playground_port),
+                         "--other-port", str(self.other_port)]
+        self.command += [] if default_origins else ["--no-default-origins"]
+        for origin in allow_origins:
+            self.command += ["--allow-origin", origin]
+        self.command += [] if max_age == MAX_AGE else ["--max-age", str(max_age)]
+        self.command += [] if max_connections == MAX_CONNECTIONS else ["--max-connections", str(max_connections)]
+        self.command += ["--quiet"] if quiet else []
         self.page = render_page(self)
         self._threads = []
 
@@ -2147,6 +2203,7 @@ def parse_args(argv):
     parser.add_argument("--host", type=listen_host, default=HOST)
     parser.add_argument("--port", type=port_number, default=default_port)
     parser.add_argument("--playground-port", type=port_number)
+    parser.add_argument("--other-port", type=port_number)
     parser.add_argument("--allow-origin", type=browser_origin, action="append", default=[],
                         dest="allow_origins")
     parser.add_argument("--no-default-origins", action="store_false", dest="default_origins")
@@ -2154,10 +2211,13 @@ def parse_args(argv):
     parser.add_argument("--max-connections", type=connection_count, default=MAX_CONNECTIONS)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    if args.playground_port is None and args.port == 65535:
-        parser.error("the playground needs a port too: give --playground-port")
-    if args.playground_port and args.playground_port == args.port:
-        parser.error("the API and the playground need different ports: they are two origins")
+    if args.port > 65533 and (args.playground_port is None or args.other_port is None):
+        parser.error("the playground and the other origin need ports too: give "
+                     "--playground-port and --other-port")
+    ports = [port for port in (args.port, args.playground_port, args.other_port) if port]
+    if len(set(ports)) < len(ports):
+        parser.error("the API, the playground and the other origin need different ports: "
+                     "each port is an origin")
     args.notes = [note for _, note in args.allow_origins if note]
     args.allow_origins = [origin for origin, _ in args.allow_origins]
     if not args.allow_origins and not args.default_origins:
@@ -2167,9 +2227,10 @@ def parse_args(argv):
 
 def banner(demo, host):
     lines = [f"cors_demo {__version__}: watch CORS happen",
-             f"  API         {demo.api_url}",
-             f"  playground  {demo.playground_url}   <- open this in a browser",
-             "  allow-list  " + " ".join(demo.allow_list)]
+             f"  API           {demo.api_url}",
+             f"  playground    {demo.playground_url}   <- open this in a browser",
+             f"  other origin  {demo.other_url}   (on no allow-list; the playground embeds its /frame)",
+             "  allow-list    " + " ".join(demo.allow_list)]
     if host in ("", "0.0.0.0", "::"):
         lines.append(f"  listening on every interface ({host or 'all'}), not only loopback")
     lines.append("Ctrl-C stops." + ("" if demo.quiet else " One line per API request follows."))
@@ -2206,7 +2267,7 @@ def serve(args):
     demo = None
     try:
         demo = Demo(host=args.host, port=args.port, playground_port=args.playground_port,
-                    allow_origins=args.allow_origins, default_origins=args.default_origins,
+                    other_port=args.other_port, allow_origins=args.allow_origins, default_origins=args.default_origins,
                     max_age=args.max_age, quiet=args.quiet, max_connections=max_connections)
         for line in demo.warnings:
             write_line(sys.stderr, f"warning: {line}")
@@ -2925,15 +2986,18 @@ def csp_hash(text):
 
 PAGE_POLICY = ("default-src 'none'; "
                f"script-src {csp_hash(PAGE_SCRIPT)}; style-src {csp_hash(PAGE_STYLE)}; "
-               "connect-src 'self' http: https:; img-src data:; base-uri 'none'; "
-               "form-action 'none'; frame-ancestors 'none'")
+               "connect-src 'self' http: https:; frame-src http: https:; img-src data:; "
+               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
 def render_page(demo):
     """The playground page, with what it needs to know of the demo as a JSON data
     block (not run as script, so the Content-Security-Policy stays as it is)."""
-    settings = {"version": __version__, "api_port": demo.api_port, "max_age": demo.max_age,
-                "allow_list": list(demo.allow_list), "lesson": lesson_json(demo.max_age)}
+    settings = {"version": __version__, "api_port": demo.api_port,
+                "playground_port": demo.playground_port, "other_port": demo.other_port,
+                "max_age": demo.max_age, "allow_list": list(demo.allow_list),
+                "command": " ".join(shlex.quote(word) for word in demo.command),
+                "lesson": lesson_json(demo.max_age)}
     # In a <script> element only "</script" or "<!--" could end it early: no "<" at all.
     data = json.dumps(settings).replace("<", "\\u003c")
     page = PAGE_TEMPLATE.replace("@BODY@", PAGE_BODY.replace("@VERSION@", __version__))
@@ -2941,6 +3005,71 @@ def render_page(demo):
     # hashed, or the Content-Security-Policy blocks them.
     page = page.replace("@SETTINGS@", data)
     return page.replace("@STYLE@", PAGE_STYLE).replace("@SCRIPT@", PAGE_SCRIPT).encode()
+
+
+# ---------------------------------------------------------------- the other origin's page
+
+# /frame, on the other origin: on no allow-list, and with no lesson of its own.
+# Its parent (the playground, whose origin ?parent= names) sends it a fetch to
+# make; it makes it and answers with what it could read. A message from anyone
+# else is ignored. In a sandboxed frame its origin is opaque: its fetches carry
+# Origin: null.
+FRAME_SCRIPT = r"""
+"use strict";
+const parentOrigin = new URLSearchParams(location.search).get("parent");
+const READ_LIMIT = 2048;        // body characters sent back
+
+function isOrigin(text) {
+  try { return new URL(text).origin === text; } catch { return false; }
+}
+
+async function perform({id, url, init, read}) {
+  const outcome = {id, readable: false, headers: {}};
+  try {
+    const response = await fetch(url, init);
+    outcome.readable = true;
+    outcome.type = response.type;
+    outcome.status = response.status;
+    for (const name of read || []) outcome.headers[name] = response.headers.get(name);
+    outcome.body = (await response.text()).slice(0, READ_LIMIT);
+  } catch (error) {
+    outcome.error = `${error.name}: ${error.message}`;
+  }
+  return outcome;
+}
+
+document.getElementById("origin").textContent = location.origin;
+if (isOrigin(parentOrigin) && window.parent !== window) {
+  addEventListener("message", async event => {
+    if (event.source !== window.parent || event.origin !== parentOrigin) return;
+    window.parent.postMessage(await perform(event.data), parentOrigin);
+  });
+  window.parent.postMessage({ready: true, origin: location.origin}, parentOrigin);
+}
+"""
+
+FRAME_STYLE = "body { font: 14px/1.4 system-ui, sans-serif; margin: 8px; color: #5a6372; }"
+
+FRAME_TEMPLATE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>cors_demo: another origin</title>
+<link rel="icon" href="data:,">
+<style>@STYLE@</style>
+</head>
+<body>
+<p>cors_demo's other origin, <code id="origin"></code>: on no allow-list. It makes the
+fetches the playground asks for, and tells it what it could read.</p>
+<script>@SCRIPT@</script>
+</body>
+</html>
+"""
+
+FRAME_PAGE = FRAME_TEMPLATE.replace("@STYLE@", FRAME_STYLE).replace("@SCRIPT@", FRAME_SCRIPT).encode()
+FRAME_POLICY = ("default-src 'none'; "
+                f"script-src {csp_hash(FRAME_SCRIPT)}; style-src {csp_hash(FRAME_STYLE)}; "
+                "connect-src http: https:; base-uri 'none'; form-action 'none'")
 
 
 def main(argv=None):

@@ -621,6 +621,127 @@ class TestCorsQuery(ServerTestCase):
         self.assertNoCors(reply)
 
 
+# ---------------------------------------------------------------- /redirect
+
+class NotFollowing(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None          # the 3xx comes back as it is
+
+
+NOT_FOLLOWING = urllib.request.build_opener(urllib.request.ProxyHandler({}), NotFollowing())
+
+
+class TestRedirect(ServerTestCase):
+
+    def get(self, path, origin=None, method="GET", headers=None, data=None):
+        headers = {**(headers or {}), **({"Origin": origin} if origin else {})}
+        request = urllib.request.Request(self.api + path, data=data, method=method, headers=headers)
+        try:
+            with NOT_FOLLOWING.open(request, timeout=5) as response:
+                return Reply(response.status, response.headers, response.read())
+        except urllib.error.HTTPError as error:
+            with error:
+                return Reply(error.code, error.headers, error.read())
+
+    def test_each_redirect_status_with_its_location(self):
+        for status in (301, 302, 303, 307, 308):
+            with self.subTest(status=status):
+                reply = self.get(f"/redirect?to=/allow-cors&status={status}", PAGE)
+                self.assertEqual(reply.status, status)
+                self.assertEqual(reply.headers["Location"], "/allow-cors")
+                self.assertEqual(reply.raw, b"")
+
+    def test_302_by_default_and_no_cors_headers_unless_asked(self):
+        reply = self.get("/redirect?to=/allow-cors", PAGE)
+        self.assertEqual(reply.status, 302)
+        self.assertNoCors(reply)
+
+    def test_allow_origin_and_allow_credentials_go_on_the_redirect(self):
+        reply = self.get("/redirect?to=/allow-cors&allow-origin=*", PAGE)
+        self.assertEqual(reply.headers["Access-Control-Allow-Origin"], "*")
+        reply = self.get("/redirect?to=/allow-credentials&allow-origin=origin&allow-credentials=true", PAGE)
+        self.assertEqual(reply.headers["Access-Control-Allow-Origin"], PAGE)
+        self.assertEqual(reply.headers["Access-Control-Allow-Credentials"], "true")
+        self.assertEqual(reply.headers["Vary"], "Origin")
+
+    def test_absolute_http_and_https_targets(self):
+        for target in ("http://localhost:8000/allow-cors?run=x", "https://api.example/data"):
+            with self.subTest(target=target):
+                reply = self.get("/redirect?to=" + urllib.parse.quote(target, safe=""), PAGE)
+                self.assertEqual(reply.headers["Location"], target)
+
+    def test_every_method_is_redirected_and_a_preflight_too(self):
+        for method in ("POST", "PUT", "DELETE", "PATCH"):
+            with self.subTest(method=method):
+                self.assertEqual(self.get("/redirect?to=/data", PAGE, method).status, 302)
+        reply = self.preflight("/redirect?to=/data&allow-origin=*&status=307", "DELETE")
+        self.assertEqual(reply.status, 307)
+        self.assertEqual(reply.headers["Location"], "/data")
+        self.assertEqual(reply.headers["Access-Control-Allow-Origin"], "*")
+
+    def test_anything_but_a_path_or_an_http_url_is_400_and_not_echoed(self):
+        for target in ("", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
+                       "ftp://a.example/", "http://", "/a b", "http://[::1/", "/x\r\nSet-Cookie: a=b",
+                       "/" + "a" * 1024):
+            with self.subTest(target=target):
+                reply = self.get("/redirect?to=" + urllib.parse.quote(target, safe=""), PAGE)
+                self.assertEqual(reply.status, 400)
+                self.assertIsNone(reply.headers.get("Location"))
+                self.assertNotIn("Set-Cookie", reply.headers)
+        self.assertEqual(self.get("/redirect", PAGE).status, 400)
+
+    def test_bad_status_or_unknown_parameter_is_400(self):
+        for query in ("to=/&status=200", "to=/&status=300", "to=/&status=abc", "to=/&expose-headers=x",
+                      "to=/&to=/data"):
+            with self.subTest(query=query):
+                self.assertEqual(self.get("/redirect?" + query, PAGE).status, 400)
+
+
+# ---------------------------------------------------------------- the other origin
+
+class TestOtherOrigin(ServerTestCase):
+
+    def test_frame_is_a_page_with_only_its_own_script(self):
+        reply = fetch(self.demo.other_url, "/frame?parent=" + urllib.parse.quote(PAGE, safe=""))
+        self.assertEqual(reply.status, 200)
+        self.assertEqual(reply.headers["Content-Type"], "text/html; charset=utf-8")
+        page = reply.raw.decode()
+        script = page.split("<script>")[1].split("</script>")[0]
+        policy = reply.headers["Content-Security-Policy"]
+        self.assertIn(f"script-src {cors_demo.csp_hash(script)};", policy)
+        self.assertIn("default-src 'none'", policy)
+        self.assertNotIn("unsafe-inline", policy)
+        self.assertIn("event.origin !== parentOrigin", script)
+
+    def test_other_origin_serves_nothing_else(self):
+        self.assertEqual(fetch(self.demo.other_url, "/").status, 404)
+        self.assertEqual(fetch(self.demo.other_url, "/allow-cors").status, 404)
+
+    def test_other_origin_is_on_no_allow_list(self):
+        self.assertNotIn(self.demo.other_url, self.demo.allow_list)
+        reply = self.get("/allow-origin", self.demo.other_url)
+        self.assertIsNone(reply.headers.get("Access-Control-Allow-Origin"))
+
+    def test_ports_follow_the_api_port_unless_given(self):
+        port = free_port_triple()
+        try:
+            demo = cors_demo.Demo(port=port)
+        except cors_demo.ListenError:
+            self.skipTest("the free ports were taken in between")
+        self.addCleanup(demo.stop)
+        self.assertEqual((demo.playground_port, demo.other_port), (port + 1, port + 2))
+
+    def test_the_restart_command_keeps_every_flag(self):
+        demo = cors_demo.Demo(host="127.0.0.1", port=0, allow_origins=["https://a.example"],
+                              default_origins=False, max_age=5, max_connections=600)
+        self.addCleanup(demo.stop)
+        self.assertEqual(demo.command, [
+            "python", "cors_demo.py", "--port", str(demo.api_port), "--playground-port",
+            str(demo.playground_port), "--other-port", str(demo.other_port), "--no-default-origins",
+            "--allow-origin", "https://a.example", "--max-age", "5", "--max-connections", "600",
+            "--quiet"])
+
+
 # ---------------------------------------------------------------- HTTP, strictly
 
 class TestHttp(ServerTestCase):
@@ -944,7 +1065,7 @@ class TestConnections(unittest.TestCase):
 
         with mock.patch.object(socket.socket, "listen", recording):
             cors_demo.Demo(port=0).stop()
-        self.assertEqual(backlogs, [128, 128])
+        self.assertEqual(backlogs, [128, 128, 128])
 
     def test_connections_over_the_cap_get_503_with_retry_after(self):
         demo = self.start(max_connections=3)
@@ -1663,18 +1784,19 @@ def run_cli(*args, env=None, timeout=10):
                           env={**os.environ, **(env or {})})
 
 
-def free_port_pair():
-    """A port p with p + 1 free too, as the demo's defaults need."""
+def free_port_triple():
+    """A port p with p + 1 and p + 2 free too, as the demo's defaults need."""
     for _ in range(50):
-        with socket.socket() as first, socket.socket() as second:
+        with socket.socket() as first, socket.socket() as second, socket.socket() as third:
             first.bind(("127.0.0.1", 0))
             port = first.getsockname()[1]
             try:
                 second.bind(("127.0.0.1", port + 1))
+                third.bind(("127.0.0.1", port + 2))
             except OSError:
                 continue
             return port
-    raise RuntimeError("no two free ports in a row")
+    raise RuntimeError("no three free ports in a row")
 
 
 class TestCommandLine(unittest.TestCase):
@@ -1684,8 +1806,12 @@ class TestCommandLine(unittest.TestCase):
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    env={**os.environ, **(env or {})})
         self.addCleanup(self.stop, process)
-        lines = [process.stdout.readline() for _ in range(4)]
-        return process, lines
+        lines = [process.stdout.readline() for _ in range(6)]
+        banner = {}       # label -> what follows it: "API" -> "http://127.0.0.1:8000"
+        for line in lines[1:5]:
+            label, _, value = line.strip().partition("  ")
+            banner[label] = value.strip()
+        return process, banner
 
     @staticmethod
     def stop(process):
@@ -1719,10 +1845,11 @@ class TestCommandLine(unittest.TestCase):
                 self.assertNotIn("Traceback", result.stderr)
 
     def test_starts_prints_both_urls_and_stops_cleanly_on_ctrl_c(self):
-        process, lines = self.start("--port", "0", "--quiet")
-        self.assertIn("API         http://127.0.0.1:", lines[1])
-        self.assertIn("playground  http://127.0.0.1:", lines[2])
-        api = lines[1].split()[1]
+        process, banner = self.start("--port", "0", "--quiet")
+        self.assertRegex(banner["API"], r"^http://127\.0\.0\.1:\d+$")
+        self.assertRegex(banner["playground"], r"^http://127\.0\.0\.1:\d+ ")
+        self.assertRegex(banner["other origin"], r"^http://127\.0\.0\.1:\d+ ")
+        api = banner["API"]
         self.assertEqual(fetch(api, "/allow-cors").status, 200)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=10)
@@ -1730,14 +1857,16 @@ class TestCommandLine(unittest.TestCase):
         self.assertNotIn("Traceback", err)
         self.assertIn("stopped", out)
 
-    def test_port_from_the_environment_and_playground_on_the_next_port(self):
-        port = free_port_pair()
-        process, lines = self.start("--quiet", env={"PORT": str(port)})
-        if not lines[1]:
+    def test_port_from_the_environment_and_the_next_two_ports(self):
+        port = free_port_triple()
+        process, banner = self.start("--quiet", env={"PORT": str(port)})
+        if not banner.get("API"):
             self.skipTest("the free ports were taken in between: " + process.stderr.read())
-        self.assertIn(f"http://127.0.0.1:{port}", lines[1])
-        self.assertIn(f"http://127.0.0.1:{port + 1}", lines[2])
-        self.assertIn(f"http://127.0.0.1:{port + 1} http://localhost:{port + 1}", lines[3])
+        self.assertEqual(banner["API"], f"http://127.0.0.1:{port}")
+        self.assertTrue(banner["playground"].startswith(f"http://127.0.0.1:{port + 1} "))
+        self.assertTrue(banner["other origin"].startswith(f"http://127.0.0.1:{port + 2} "))
+        self.assertTrue(banner["allow-list"].startswith(f"http://127.0.0.1:{port + 1} "
+                                                        f"http://localhost:{port + 1}"))
         process.terminate()
         process.communicate(timeout=10)
         self.assertEqual(process.returncode, 0)
@@ -1753,26 +1882,26 @@ class TestCommandLine(unittest.TestCase):
         self.assertIn(f"port {port} is in use", result.stderr)
 
     def test_allow_origin_adds_to_the_playgrounds_own_origins(self):
-        process, lines = self.start("--port", "0", "--quiet", "--allow-origin", "https://a.example",
-                                    "--allow-origin", "null")
-        playground = lines[2].split()[1]
+        process, banner = self.start("--port", "0", "--quiet", "--allow-origin", "https://a.example",
+                                     "--allow-origin", "null")
+        playground = banner["playground"].split()[0]
         port = playground.rsplit(":", 1)[1]
-        self.assertIn(f"allow-list  http://127.0.0.1:{port} http://localhost:{port} "
-                      f"http://[::1]:{port} https://a.example null", lines[3])
-        api = lines[1].split()[1]
+        self.assertEqual(banner["allow-list"], f"http://127.0.0.1:{port} http://localhost:{port} "
+                                               f"http://[::1]:{port} https://a.example null")
+        api = banner["API"]
         for origin in ("null", "https://a.example", playground):
             with self.subTest(origin=origin):
                 self.assertEqual(fetch(api, "/allow-origin", headers={"Origin": origin})
                                  .headers["Access-Control-Allow-Origin"], origin)
 
     def test_no_default_origins_keeps_only_those_given(self):
-        process, lines = self.start("--port", "0", "--quiet", "--no-default-origins",
-                                    "--allow-origin", "https://a.example")
-        self.assertTrue(lines[3].rstrip().endswith("allow-list  https://a.example"), lines[3])
+        process, banner = self.start("--port", "0", "--quiet", "--no-default-origins",
+                                     "--allow-origin", "https://a.example")
+        self.assertEqual(banner["allow-list"], "https://a.example")
 
     def test_an_origin_as_people_paste_it_is_corrected_with_a_note(self):
-        process, lines = self.start("--port", "0", "--quiet", "--allow-origin", "HTTPS://A.example:443/")
-        self.assertIn(" https://a.example\n", lines[3])
+        process, banner = self.start("--port", "0", "--quiet", "--allow-origin", "HTTPS://A.example:443/")
+        self.assertTrue(banner["allow-list"].endswith(" https://a.example"))
         process.terminate()
         _, err = process.communicate(timeout=10)
         self.assertIn("note: --allow-origin HTTPS://A.example:443/: a browser sends this origin as "
