@@ -151,6 +151,8 @@ class HTTPError(Exception):
 
 class Request:
     """What the server understood of one request. Header names are lower case."""
+    __slots__ = ("method", "target", "path", "query", "headers", "version", "body", "size",
+                 "params")
 
     def __init__(self, method, target, path, query, headers, version="HTTP/1.1"):
         self.method, self.target, self.path, self.query = method, target, path, query
@@ -549,7 +551,7 @@ def dispatch(routes, demo, request):
                             f"{request.method} is not allowed on {request.path}; it takes {allow}",
                             headers={"Allow": allow})
         status, headers, body = handler(demo, request)
-        return Response(int(status), {**cors, **headers}, body)
+        return Response(status, {**cors, **headers}, body)
     except HTTPError as error:
         if cors is None:     # the request is too broken for the route's own policy
             cors = listed_origin_headers(request.origin, demo.allow_list)
@@ -1289,6 +1291,8 @@ def shown_response_headers(headers):
 
 class LogEntry:
     """One API request and its answer, in the words /log and the terminal use."""
+    __slots__ = ("id", "time", "method", "target", "headers", "status", "response_headers",
+                 "preflight", "_verdict")
 
     def __init__(self, number, request, response):
         self.id, self.time = number, time.time()
@@ -1524,8 +1528,8 @@ def lesson_json(max_age):
 MAX_LINE = 8 * 1024    # request line or header line; longer: 414 or 431 (nginx's default)
 MAX_HEADERS = 64       # header lines per request; more: 431 (http.client's own cap is 99)
 MAX_HEAD = 64 * 1024   # request line and header lines together; more: 431
-TIMEOUT = 10.0         # seconds each request has to arrive whole (idle time included),
-                       # and each answer to be read
+TIMEOUT = 10.0         # seconds a request has, from when it is awaited (idle time
+                       # included) to when its answer is out
 LINGER = 1.0           # after a refusal, seconds spent reading what the client still sends,
 LINGER_BYTES = 256 * 1024  # ...and at most this much, so it sees our answer, not a reset
 MAX_CONNECTIONS = 2048  # open at once, all listeners; more get 503 (a class of 40 uses ~500)
@@ -1540,8 +1544,7 @@ SINGLE_HEADERS = frozenset({"origin", "host", "content-length"})  # a second cop
 # that does not end a line.
 ALLOWED_IN_HEAD = b"\t\n\r" + bytes(range(0x20, 0x7f)) + bytes(range(0x80, 0x100))
 # RFC 9112 3.2 and RFC 3986: Host is uri-host [":" port], nothing else.
-HOST_VALUE = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+)"
-                        r"(?::[0-9]{0,5})?")
+HOST_VALUE = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=%-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{0,5})?")
 
 
 def too_large(what, status=HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE):
@@ -1572,19 +1575,25 @@ class RequestReader:
         return line
 
     def readline(self, size=-1):
-        line = self.stream.readline(MAX_LINE + 3)
+        line = self.stream.readline(MAX_LINE + 3)     # with its CRLF, and a byte to tell
         self.size += len(line)
+        self.lines.append(line)
+        if len(line) > MAX_LINE or len(self.lines) > MAX_HEADERS + 2 or self.size > MAX_HEAD:
+            self.check_limits(line)
+        return line
+
+    def check_limits(self, line):
+        """Refuse a line past MAX_LINE (its line end not counted), more than
+        MAX_HEADERS header lines, or a head past MAX_HEAD."""
         ending = 2 if line.endswith(b"\r\n") else 1 if line.endswith(b"\n") else 0
         if len(line) - ending > MAX_LINE:
-            if self.lines:
+            if len(self.lines) > 1:
                 raise too_large("a header line is too long")
             raise too_large("the request line is too long", HTTPStatus.REQUEST_URI_TOO_LONG)
-        self.lines.append(line)
         if len(self.lines) > MAX_HEADERS + 2:     # the request line and the blank line too
             raise too_large("too many header lines")
         if self.size > MAX_HEAD:
             raise too_large("the head is too large")
-        return line
 
     def read(self, size):
         data = self.stream.read(size)
@@ -1781,7 +1790,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.rfile = RequestReader(self.rfile)
 
     def handle_one_request(self):
-        deadline = self.demo.connections.reading(self.connection)
+        deadline = self.demo.connections.start(self.connection)
         try:
             request = self.read_request()
         except HTTPError as error:
@@ -1794,7 +1803,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.refuse(HTTPError(HTTPStatus.REQUEST_TIMEOUT,
                                       "the request took too long to arrive"))
             return
-        self.demo.connections.sending(self.connection)
         try:
             self.answer(request)
         except OSError as error:               # reset, or too slow to read: ended
@@ -1857,7 +1865,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.demo.say(f"{clock()} {int(error.status)} unreadable request from "
                           f"{self.client_address[0]}: {error}")
         response = error_response(error.status, str(error))
-        self.demo.connections.sending(self.connection)
         try:
             self.connection.sendall(render(response, http_date(), connection="close"))
             self.connection.shutdown(socket.SHUT_WR)
@@ -1895,15 +1902,17 @@ class OtherHandler(Handler):
 
 class Connections:
     """The open connections of every listener: at most limit at once, each given
-    its time by one watch thread. A request must arrive whole within timeout of
-    being awaited, or the watch shuts the connection's reading side: the blocked
-    read returns, and the handler answers 408. An answer must be read within
-    timeout, or the watch shuts both sides. Sockets stay blocking, so serving a
-    request costs no system call beyond its recv and its send."""
+    its time by one watch thread. A request has timeout seconds, from when it is
+    awaited to when its answer is out. Past that, the watch shuts the connection's
+    reading side: a blocked read returns, and the handler answers 408; if the
+    handler is still there at the watch's next look (stuck sending an answer the
+    client does not read), it shuts both sides. Sockets stay blocking, so serving
+    a request costs no system call beyond its recv and its send."""
 
     def __init__(self, limit, timeout):
         self.limit, self.timeout = limit, timeout
-        self.deadlines = {}         # socket -> (when, how to shut it down then)
+        self.deadlines = {}         # socket -> when its current request's time is up
+        self.shut = set()           # sockets whose reading side the watch has shut
         self._lock = threading.Lock()
         self._stop = threading.Event()
 
@@ -1911,31 +1920,29 @@ class Connections:
         with self._lock:
             if len(self.deadlines) >= self.limit:
                 return False
-            self.deadlines[sock] = (time.monotonic() + self.timeout, socket.SHUT_RD)
+            self.deadlines[sock] = time.monotonic() + self.timeout
             return True
 
     def leave(self, sock):
         with self._lock:
             self.deadlines.pop(sock, None)
+            self.shut.discard(sock)
 
-    def reading(self, sock):
+    def start(self, sock):
         """The next request on sock is awaited from now: its deadline."""
-        deadline = time.monotonic() + self.timeout
-        self.deadlines[sock] = (deadline, socket.SHUT_RD)
+        deadline = self.deadlines[sock] = time.monotonic() + self.timeout
         return deadline
-
-    def sending(self, sock):
-        self.deadlines[sock] = (time.monotonic() + self.timeout, socket.SHUT_RDWR)
 
     def watch(self):
         while not self._stop.wait(min(0.25, self.timeout / 4)):
             now = time.monotonic()
-            for sock, (deadline, how) in list(self.deadlines.items()):
+            for sock, deadline in list(self.deadlines.items()):
                 if deadline <= now:
                     try:
-                        sock.shutdown(how)
+                        sock.shutdown(socket.SHUT_RDWR if sock in self.shut else socket.SHUT_RD)
                     except OSError:      # closed meanwhile
                         pass
+                    self.shut.add(sock)
 
     def end_all(self):
         self._stop.set()
