@@ -1772,13 +1772,14 @@ def preflight(ask, hop):
         ask.said(exchange, PREFLIGHT_PASSED.format(method=hop.method))
         return None
     ask.fail(exchange, failures, hop, never_sent=hop.method)
+    origin_trap(ask.report, exchange, hop.origin)
     ask.report["fixes"] += unseen_fixes(hop, ask.credentials, False,
                                         f"a browser has not sent the {hop.method} yet: once the "
                                         "preflight passes, its response needs this too")
     if exchange["status"] in (401, 403, 407):
-        ask.report["traps"].append(TRAPS["auth-before-cors"].format(status=exchange["status"]))
+        add_trap(ask.report, "auth-before-cors", status=exchange["status"])
     if failures[0].check == "preflight-redirect":
-        ask.report["traps"].append(redirect_trap(hop.url, failures[0].values["location"]))
+        add_trap(ask.report, "redirect", **redirect_trap(hop.url, failures[0].values["location"]))
     return ask.report
 
 
@@ -1817,14 +1818,22 @@ def readable(ask, hop, exchange):
     return report
 
 
+def origin_trap(report, exchange, origin):
+    """An answer with no Allow-Origin whose body says the origin was refused."""
+    body = (exchange["body"] or "").lower()
+    if report["failures"][0]["check"] == "no-allow-origin" and "origin" in body:
+        add_trap(report, "origin-refused", origin=origin)
+
+
 def finish_blocked(ask, hop, exchange, redirect):
     """Once the CORS check failed: the trap it shows, and what the responses a
     browser has not reached yet will need."""
     report = ask.report
     received = exchange["response_headers"]
+    origin_trap(report, exchange, hop.origin)
     if redirect:
         location = get_header(received, "Location")
-        report["traps"].append(redirect_trap(hop.url, location))
+        add_trap(report, "redirect", **redirect_trap(hop.url, location))
         after, failure = redirect_target(ask.page, hop, exchange["status"], location, 0)
         if after is not None:
             report["fixes"] += unseen_fixes(after, ask.credentials, True,
@@ -1832,7 +1841,7 @@ def finish_blocked(ask, hop, exchange, redirect):
                                             "its answer needs this too")
         return report
     if exchange["status"] >= 400 and not header_values(received, "Access-Control-Allow-Origin"):
-        report["traps"].append(TRAPS["error-without-cors"].format(status=exchange["status"]))
+        add_trap(report, "error-without-cors", status=exchange["status"])
     report["unreadable_headers"] = unreadable_headers(received, ask.credentials)
     if report["unreadable_headers"]:
         report["fixes"].append(expose_fix(received, report["unreadable_headers"]))
@@ -1894,6 +1903,9 @@ TRAPS = {
     "error-without-cors": (
         "An error response ({status}) without CORS headers: the page sees only a CORS error, "
         "which hides the real one. Send the CORS headers on error responses too."),
+    "origin-refused": (
+        "The server says it refused the origin: the list it checks must hold {origin} exactly "
+        "as a browser writes it (scheme, host, port; no trailing slash, no path)."),
     "redirect": (
         "A redirect in front of the API ({what}): every response of the chain needs CORS "
         "headers, a preflight may not be redirected, and a redirect to another origin makes "
@@ -1901,18 +1913,23 @@ TRAPS = {
 }
 
 
+def add_trap(report, trap, **values):
+    report["traps"].append({"trap": trap, "text": TRAPS[trap].format(**values)})
+
+
 def redirect_trap(url, location):
+    """What kind of redirect stands in front of the API, and where to call instead."""
     try:
         target = location_url(location, url)
     except URLError:
-        return TRAPS["redirect"].format(what=f"to {location}", target="the final URL")
+        return {"what": f"to {location}", "target": "the final URL"}
     if url.scheme == "http" and target.scheme == "https" and url.host == target.host:
         what = "http to https"
     elif target.origin == url.origin and target.path.rstrip("/") == url.path.rstrip("/"):
         what = "a trailing slash"
     else:
         what = f"to {target}"
-    return TRAPS["redirect"].format(what=what, target=target)
+    return {"what": what, "target": str(target)}
 
 
 def fix(response, why, set_=None, remove=(), status=None):
@@ -2030,26 +2047,19 @@ class Needs(NamedTuple):
     methods: list              # methods beyond GET, HEAD and POST
     headers: list              # request header names that need allowing
     expose: list               # response headers to expose
-    auth_before_cors: bool
-    error_without_cors: bool
-    redirect: bool
+    errors: bool               # an error response came without CORS headers
 
 
 def needs_of(report):
-    """The Needs of a report, from the request and what its walk met."""
-    traps = " ".join(report["traps"])
-    method = report["method"]
+    """The Needs of a report: its request, and the Origin its fixes answer."""
     origin = report["origin"]
-    fixes = report["fixes"]
-    for entry in fixes:
+    for entry in report["fixes"]:
         origin = entry["set"].get("Access-Control-Allow-Origin", origin)
+    method = report["method"]
+    errors = any(trap["trap"] == "error-without-cors" for trap in report["traps"])
     return Needs(allow_origin_value(origin, report["credentials"]) if origin != "*" else "*",
-                 report["credentials"],
-                 [] if method in SAFELISTED_METHODS else [method],
-                 unsafe_header_names(report["headers"]),
-                 [name for name in (report["unreadable_headers"] or [])],
-                 "Authentication answered the preflight" in traps,
-                 "An error response" in traps, "A redirect in front" in traps)
+                 report["credentials"], [] if method in SAFELISTED_METHODS else [method],
+                 unsafe_header_names(report["headers"]), report["unreadable_headers"] or [], errors)
 
 
 def js_list(items):
@@ -2088,12 +2098,15 @@ def fastapi_config(needs):
         arguments.append(f"allow_headers={py_list(needs.headers)},")
     if needs.expose:
         arguments.append(f"expose_headers={py_list(needs.expose)},")
-    return ["from starlette.middleware.cors import CORSMiddleware   # FastAPI: fastapi.middleware.cors",
-            "app.add_middleware(", "    CORSMiddleware,", *(f"    {a}" for a in arguments), ")",
-            "# Add it last: the last middleware added is the outermost, so CORS answers",
-            "# preflights before any authentication middleware sees them. An unhandled",
-            "# exception still becomes a 500 outside it, without CORS headers: turn errors",
-            "# into responses with an exception handler (HTTPException gets the headers)."]
+    lines = ["from starlette.middleware.cors import CORSMiddleware   # FastAPI: fastapi.middleware.cors"]
+    if needs.errors:       # seen: Starlette 1.10 turns an exception into a 500 outside add_middleware
+        return lines + ["app = CORSMiddleware(", "    app,", *(f"    {a}" for a in arguments), ")",
+                        "# Wrapped around the whole app, so that the 500 of an unhandled",
+                        "# exception carries the headers too (with add_middleware it does not:",
+                        "# Starlette answers it outside every middleware). Serve this app."]
+    return lines + ["app.add_middleware(", "    CORSMiddleware,", *(f"    {a}" for a in arguments), ")",
+                    "# Add it last: the last middleware added is the outermost, so CORS answers",
+                    "# preflights before any authentication middleware sees them."]
 
 
 def flask_config(needs):
@@ -2266,11 +2279,11 @@ def probe(ask, report):
     if get_header(received, "Access-Control-Allow-Private-Network") == "true":
         report["warnings"].append(WARNINGS["private-network"])
     report["probe"] = exchange
-    ask.said(exchange, PROBE_SAID[allow_origin == MADE_UP_ORIGIN].format(value=allow_origin))
+    ask.said(exchange, PROBE_SAID[allow_origin == MADE_UP_ORIGIN].format(value=allow_origin or "none"))
 
 
 PROBE_SAID = {True: "the made-up origin is trusted: Access-Control-Allow-Origin: {value}",
-              False: "the made-up origin is not trusted (Access-Control-Allow-Origin: {value})"}
+              False: "the made-up origin is not trusted: Access-Control-Allow-Origin: {value}"}
 
 
 def has_origin(exchange):
@@ -2330,16 +2343,16 @@ def fetch_call(report):
     if report["body"] is not None:
         options.append(f"body: {js_string(report['body'])}")
     init = ", {" + ", ".join(options) + "}" if options else ""
-    return shown(f"fetch({js_string(report['url'])}{init})")
+    return f"fetch({js_string(report['url'])}{init})"
 
 
 def opening_lines(report):
     lines = [f"{fetch_call(report)} from a page on {report['origin']}"]
-    lines += [f"  note: {shown(note)}" for note in report["notes"]]
+    lines += [f"  note: {note}" for note in report["notes"]]
     if report["same_origin"]:
         lines.append("Same origin: a plain fetch, with no CORS (no preflight, no CORS check).")
     elif report["preflight"]:
-        lines.append(f"A preflight first: {shown(report['preflight'])}.")
+        lines.append(f"A preflight first: {report['preflight']}.")
     else:
         lines.append("No preflight: a safelisted method, and only safelisted headers.")
     return lines
@@ -2350,18 +2363,18 @@ def exchange_lines(exchange):
     label = {"probe": "  (the made-up origin, asked once more)"}.get(exchange["kind"])
     lines = [""] + ([label] if label else [])
     lines += [f"> {exchange['method']} {url.target} HTTP/1.1", f"> Host: {url.netloc}"]
-    lines += [f"> {name}: {shown(value)}" for name, value in exchange["request_headers"]
+    lines += [f"> {name}: {value}" for name, value in exchange["request_headers"]
               if name.lower() not in HIDDEN_REQUEST_HEADERS]
-    lines.append(f"< HTTP/1.1 {exchange['status']} {shown(exchange['reason'])}")
+    lines.append(f"< HTTP/1.1 {exchange['status']} {exchange['reason']}")
     cors = [(name, value) for name, value in exchange["response_headers"]
             if name.lower().startswith("access-control-")]
     other = [(name, value) for name, value in exchange["response_headers"]
              if name.lower() in SHOWN_RESPONSE_HEADERS]
-    lines += [f"< {shown(name)}: {shown(value)}" for name, value in cors + other]
+    lines += [f"< {name}: {value}" for name, value in cors + other]
     if not cors:
         lines.append("< (no Access-Control-* header)")
     if exchange["body"] and not 200 <= exchange["status"] <= 299:
-        lines.append(f"< body: {shown(exchange['body'])}")
+        lines.append(f"< body: {exchange['body'].strip()}")
     if exchange["verdict"]:
         lines.append(f"  {exchange['verdict']}")
     return lines
@@ -2372,21 +2385,18 @@ FIX_PLACES = {"preflight": "on the preflight response (OPTIONS)",
 
 
 def fix_lines(fixes):
+    """The fixes, grouped by the response they change: its status, what goes, what is set."""
     lines = []
     for place in ("preflight", "redirect", "actual"):
         entries = [entry for entry in fixes if entry["response"] == place]
         if not entries:
             continue
+        items = [f"answer with status {entry['status']} (any 2xx will do)"
+                 for entry in entries if "status" in entry]
+        items += [f"remove {name}" for entry in entries for name in entry["remove"]]
+        items += [f"{name}: {value}" for entry in entries for name, value in entry["set"].items()]
         lines.append(f"  {FIX_PLACES[place]}:")
-        done = []
-        for entry in entries:
-            items = []
-            if "status" in entry:
-                items.append(f"answer with status {entry['status']} (any 2xx will do)")
-            items += [f"remove {name}" for name in entry["remove"]]
-            items += [f"{name}: {value}" for name, value in entry["set"].items()]
-            done += [item for item in items if item not in done]
-        lines += [f"    {shown(item)}" for item in done]
+        lines += [f"    {item}" for item in dict.fromkeys(items)]
     return lines
 
 
@@ -2397,15 +2407,15 @@ def closing_lines(report, framework=None):
         lines += ["", "Every check that fails, in the order Chrome reports them (it shows the "
                       "first; fix it and it shows the next):"]
         for number, failure in enumerate(failures, 1):
-            lines += [f"  {number}. {shown(failure['text'])}",
-                      f"     Chrome: {shown(failure['console'])}"]
-    lines += [f"Trap: {shown(trap)}" for trap in report["traps"]]
+            lines += [f"  {number}. {failure['text']}",
+                      f"     Chrome: {failure['console']}"]
+    lines += [f"Trap: {trap['text']}" for trap in report["traps"]]
     if report["readable_headers"] is not None:
-        lines.append("script can read the headers: " + (", ".join(map(shown, report["readable_headers"]))
+        lines.append("script can read the headers: " + (", ".join(report["readable_headers"])
                                                          or "none"))
     if report["unreadable_headers"]:
         lines.append("arrived, but script cannot read: "
-                     + ", ".join(map(shown, report["unreadable_headers"])))
+                     + ", ".join(report["unreadable_headers"]))
     if report["fixes"]:
         lines += ["", "What to change:"] + fix_lines(report["fixes"])
     elif failures:
@@ -2414,8 +2424,8 @@ def closing_lines(report, framework=None):
         config = framework_config(framework, report)
         lines += ["", f"In {framework}:" if config else f"In {framework}: nothing to configure."]
         lines += [f"  {line}" for line in config or []]
-    lines += [f"Warning: {shown(warning)}" for warning in report["warnings"]]
-    lines += [f"Engines: {shown(text)}" for text in report["engines"]]
+    lines += [f"Warning: {warning}" for warning in report["warnings"]]
+    lines += [f"Engines: {text}" for text in report["engines"]]
     return lines
 
 
@@ -2546,6 +2556,10 @@ def check_main(argv):
         return 0
     except SystemExit as done:   # --help
         return done.code or 0
+    except Exception as error:   # a bug in check: one line, not a traceback
+        print(shown(f"could not ask: check itself failed ({type(error).__name__}: {error}); "
+                    "please report it"), file=sys.stderr)
+        return 2
 
 
 def run_check(argv, out):
