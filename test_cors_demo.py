@@ -1427,7 +1427,9 @@ class Scripted(http.server.BaseHTTPRequestHandler):
         server = self.server
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
-        path = self.path.split("?")[0]
+        path, _, query = self.path.partition("?")
+        if path == "/make":
+            return self.made(dict(urllib.parse.parse_qsl(query)))
         kind = "preflight" if ("Access-Control-Request-Method" in self.headers
                                and self.command == "OPTIONS") else "actual"
         with server.lock:
@@ -1440,6 +1442,19 @@ class Scripted(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def made(self, query):
+        """/make?origin=O&location=L, as wpt's cors-makeheader.py: Allow-Origin O, a 302 to L."""
+        self.send_response_only(302 if "location" in query else 200)
+        if query.get("origin", "none") != "none":
+            self.send_header("Access-Control-Allow-Origin", query["origin"])
+        if "location" in query:
+            self.send_header("Location", query["location"])
+        origin = self.headers.get("Origin")
+        self.send_header("X-Origin", "absent" if origin is None else origin)
+        self.send_header("Access-Control-Expose-Headers", "X-Origin")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = answer
 
@@ -1585,6 +1600,30 @@ class TestCheckAsABrowser(ScriptedTestCase):
         report = self.check("/to-other-preflighted", origin=self.server.url, headers=[("X-A", "1")])
         self.assertEqual([e["kind"] for e in report["exchanges"]], ["request", "preflight", "request"])
         self.assertTrue(report["allowed"])
+
+    def test_redirects_taint_the_origin_as_wpts_redirect_origin_cases_say(self):
+        local, remote = self.server.url + "/make", self.other.url + "/make"
+        remote2 = remote.replace("127.0.0.1", "localhost")
+        cases = [  # first (url, its Allow-Origin), second, the Origin the second gets (None: blocked)
+            ((local, "none"), (remote, "*"), "page"), ((local, "null"), (remote, "page"), "page"),
+            ((remote, "*"), (local, "*"), "null"), ((remote, "*"), (local, "page"), None),
+            ((remote, "page"), (local, "null"), "null"), ((remote, "*"), (remote, "null"), None),
+            ((remote, "*"), (remote, "*"), "page"), ((remote, "*"), (remote2, "*"), "null"),
+            ((remote, "page"), (remote2, "page"), None), ((remote, "none"), (remote2, "*"), None),
+        ]
+        page = self.server.url
+        for (first, first_allows), (second, second_allows), origin in cases:
+            with self.subTest(first=first[-12:], first_allows=first_allows, second=second[-12:],
+                              second_allows=second_allows):
+                value = {"page": page}.get(second_allows, second_allows)
+                target = second + "?origin=" + urllib.parse.quote(value, safe="")
+                value = {"page": page}.get(first_allows, first_allows)
+                url = (first + "?origin=" + urllib.parse.quote(value, safe="")
+                       + "&location=" + urllib.parse.quote(target, safe=""))
+                report = cors_demo.check(url, page, timeout=5)
+                self.assertIs(report["allowed"], origin is not None, report["verdict"])
+                if origin:
+                    self.assertEqual(self.sent(report)["Origin"], {"page": page}.get(origin, origin))
 
     def test_redirect_urls_resolve_as_a_browser_resolves_them(self):
         for path in ("/backslash", "/slashes", "/empty-user"):
