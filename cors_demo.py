@@ -524,11 +524,8 @@ FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-dat
 UNSAFE_VALUE_BYTES = re.compile(r'[\x00-\x08\x0a-\x1f"():<>?@\[\\\]{}\x7f]')
 LANGUAGE_VALUE = re.compile(r"[0-9A-Za-z *,\-.;=]*")
 BYTE_RANGE = re.compile(r"bytes=([0-9]+)-([0-9]*)")
-SAFELISTED_VALUE_SIZE = 128       # per value; and 1024 for all of a request's safelisted values
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
-MAX_REDIRECTS = 20                  # as fetch(): the 21st redirect is a network error
-SAFELISTED_RESPONSE_HEADERS = ("cache-control", "content-language", "content-length",
-                               "content-type", "expires", "last-modified", "pragma")
+SAFELISTED_VALUE_SIZE = 128       # bytes, for each safelisted value...
+SAFELISTED_TOTAL_SIZE = 1024      # ...and for all of them together: past that, none is safelisted
 # Client hints that Chromium sends without a preflight (seen in Chromium 156), though
 # the standard safelists none of them; Firefox 153 preflights them.
 CHROMIUM_SAFELISTED_HINTS = {
@@ -595,7 +592,7 @@ def unsafe_header_names(headers):
             size += len(value.encode("latin-1", "replace"))
         else:
             unsafe.add(name.lower())
-    if size > 1024:   # safelisted values may total 1 KiB; past that, none of them are
+    if size > SAFELISTED_TOTAL_SIZE:
         unsafe |= safelisted
     return sorted(unsafe)
 
@@ -866,11 +863,6 @@ def location_url(value, base):
     return parse_url(text, base)
 
 
-def origin_of(url):
-    """The serialized origin of an http(s) URL, given as text or as a URL."""
-    return (parse_url(url) if isinstance(url, str) else url).origin
-
-
 def host_address(host):
     """An ipaddress object for an IP literal host, else None."""
     try:
@@ -906,6 +898,12 @@ def address_space(address):
 # returns every check that fails, in the order Chrome reports them: Chrome shows
 # the first; fix it, and it shows the next. A Failure names its check; its
 # sentences are in "the words", below.
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 20                # as fetch(): the 21st redirect is a network error
+SAFELISTED_RESPONSE_HEADERS = ("cache-control", "content-language", "content-length",
+                               "content-type", "expires", "last-modified", "pragma")
+
 
 class Failure(NamedTuple):
     check: str           # a key of FAILURES
@@ -2236,18 +2234,19 @@ MADE_UP_ORIGIN = "https://made-up-origin.invalid"
 WARNINGS = {
     "reflects": ("the server reflects any origin: asked with Origin: {made_up}, it answered "
                  "Access-Control-Allow-Origin: {made_up}. Every site can read these responses"),
+    "reflects-end": ".",
     "reflects-credentials": (" and, with Access-Control-Allow-Credentials: true, read them with the "
                              "visitor's cookies: any page a logged-in user opens can read their "
                              "data here. Allow a fixed list of origins instead"),
     "null": ("the server answers Access-Control-Allow-Origin: null, and any site can make a "
              "request with Origin: null (a sandboxed iframe, a redirect), so this trusts every "
-             "site{credentials}"),
+             "site{credentials}."),
     "null-credentials": ", with the visitor's cookies",
     "private-network": ("the server answers Access-Control-Allow-Private-Network: true to a "
                         "made-up origin: any public site may reach this private-network server "
-                        "through its visitors' browsers"),
+                        "through its visitors' browsers."),
     "vary": ("the response names one origin in Access-Control-Allow-Origin but has no Vary: "
-             "Origin: a shared cache may hand it to a page on another origin (send Vary: Origin)"),
+             "Origin: a shared cache may hand it to a page on another origin (send Vary: Origin)."),
 }
 
 
@@ -2275,7 +2274,7 @@ def probe(ask, report):
         warning = WARNINGS["reflects"].format(made_up=MADE_UP_ORIGIN)
         if get_header(received, "Access-Control-Allow-Credentials") == "true":
             warning += WARNINGS["reflects-credentials"]
-        report["warnings"].append(warning)
+        report["warnings"].append(warning + WARNINGS["reflects-end"])
     if get_header(received, "Access-Control-Allow-Private-Network") == "true":
         report["warnings"].append(WARNINGS["private-network"])
     report["probe"] = exchange

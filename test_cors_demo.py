@@ -1397,7 +1397,7 @@ class TestURLParser(unittest.TestCase):
         url = cors_demo.parse_url("HTTPS://User@Example.COM:443/a?b")
         self.assertEqual(url.origin, "https://example.com")
         self.assertTrue(url.includes_credentials)
-        self.assertEqual(cors_demo.origin_of("http://[::1]:8000/"), "http://[::1]:8000")
+        self.assertEqual(cors_demo.parse_url("http://[::1]:8000/").origin, "http://[::1]:8000")
 
     def test_mixed_content_spares_loopback(self):
         cases = [("http://127.0.0.5/", True), ("http://[::1]/", True), ("http://localhost/", True),
