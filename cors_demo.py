@@ -1832,7 +1832,7 @@ def finish_blocked(ask, hop, exchange, redirect):
     if redirect:
         location = get_header(received, "Location")
         add_trap(report, "redirect", **redirect_trap(hop.url, location))
-        after, failure = redirect_target(ask.page, hop, exchange["status"], location, 0)
+        after, failure = redirect_hop(ask.page, hop, exchange["status"], location, 0)
         if after is not None:
             report["fixes"] += unseen_fixes(after, ask.credentials, True,
                                             f"once the redirect passes, a browser asks {after.url}; "
@@ -1848,7 +1848,7 @@ def finish_blocked(ask, hop, exchange, redirect):
 
 def follow(ask, hop, exchange, location, redirects):
     """Fetch's HTTP-redirect fetch: the next hop, or the failure that stops it."""
-    after, failure = redirect_target(ask.page, hop, exchange["status"], location, redirects)
+    after, failure = redirect_hop(ask.page, hop, exchange["status"], location, redirects)
     if failure:
         return None, failure
     if has_header(hop.headers, "Authorization") and not has_header(after.headers, "Authorization"):
@@ -1863,7 +1863,7 @@ def has_header(headers, name):
     return any(key.lower() == name.lower() for key, _ in headers)
 
 
-def redirect_target(page, hop, status, location, redirects):
+def redirect_hop(page, hop, status, location, redirects):
     """Where a redirect takes the fetch, as (Hop, None), or (None, the Failure)."""
     try:
         url = location_url(location, hop.url)
