@@ -1692,8 +1692,8 @@ class Asker:
     def note_local_network(self, url, address):
         """Chrome's Local Network Access: a page calling a more private address."""
         space = address_space(address)
-        if ADDRESS_SPACES.index(space) <= ADDRESS_SPACES.index(self.page_space):
-            return
+        if self.page == "null" or ADDRESS_SPACES.index(space) <= ADDRESS_SPACES.index(self.page_space):
+            return          # (a null origin's address space is its creator's: unknown here)
         if is_secure_origin(self.page):
             said = f"Permission was denied for this request to access the `{space}` address space."
             how = "asks the user for permission first (Local Network Access); if they refuse"
@@ -1713,7 +1713,7 @@ ADDRESS_SPACES = ("public", "local", "loopback")    # from the least private
 def origin_space(origin):
     """Where a page's origin lives, as far as its name says: a name is taken as public."""
     if origin == "null":
-        return "public"
+        return None
     host = parse_url(origin).host
     if host == "localhost" or host.endswith(".localhost"):
         return "loopback"
@@ -2416,7 +2416,8 @@ def closing_lines(report, framework=None):
         lines.append("arrived, but script cannot read: "
                      + ", ".join(report["unreadable_headers"]))
     if report["fixes"]:
-        lines += ["", "What to change:"] + fix_lines(report["fixes"])
+        title = "To let script read those headers too:" if report["allowed"] else "What to change:"
+        lines += ["", title] + fix_lines(report["fixes"])
     elif failures:
         lines += ["", "What to change: no response header can fix this; see above."]
     if framework:
