@@ -1673,6 +1673,13 @@ class Asker:
                 self.engine("Access-Control-Allow-Headers: * and Authorization: "
                             + AUTHORIZATION_UNDER_STAR)
         received = exchange["response_headers"] if exchange else []
+        if hop.origin == "null" and self.credentials and failures[0].check in ACCESS_CHECKS:
+            tainted = self.page != "null"
+            add_trap(report, "null-with-credentials",
+                     why=" (the redirect took the request to another origin)" if tainted else "",
+                     instead=f" Call {hop.url} directly, so that the page's own origin arrives."
+                     if tainted else "")
+            failures = [f for f in failures if f.check not in ACCESS_CHECKS]
         report["fixes"] += fixes_for(failures, hop, self.credentials, received,
                                      lambda failure: failure_text(failure, hop.origin, note))
         if exchange is not None:
@@ -1904,6 +1911,10 @@ TRAPS = {
     "origin-refused": (
         "The server says it refused the origin: the list it checks must hold {origin} exactly "
         "as a browser writes it (scheme, host, port; no trailing slash, no path)."),
+    "null-with-credentials": (
+        "The browser sends Origin: null here{why}, and with credentials only "
+        "Access-Control-Allow-Origin: null would pass, which any site can send (from a "
+        "sandboxed iframe): no header makes this safe.{instead}"),
     "redirect": (
         "A redirect in front of the API ({what}): every response of the chain needs CORS "
         "headers, a preflight may not be redirected, and a redirect to another origin makes "
@@ -2020,10 +2031,13 @@ def unseen_fixes(hop, credentials, with_preflight, why):
     return fixes
 
 
+EXPOSE_WHY = "script cannot read these headers that arrived: "
+
+
 def expose_fix(received, unreadable):
     exposed = tokens_of(received, "Access-Control-Expose-Headers")
     value = merged([name for name in exposed if name != "*"], unreadable, str.lower)
-    return fix("actual", "script cannot read these headers that arrived: " + ", ".join(unreadable)
+    return fix("actual", EXPOSE_WHY + ", ".join(unreadable)
                + "; expose the ones the page reads (each one you leave out stays unreadable)",
                {"Access-Control-Expose-Headers": value})
 
@@ -2415,11 +2429,14 @@ def closing_lines(report, framework=None):
     if report["unreadable_headers"]:
         lines.append("arrived, but script cannot read: "
                      + ", ".join(report["unreadable_headers"]))
-    if report["fixes"]:
-        title = "To let script read those headers too:" if report["allowed"] else "What to change:"
-        lines += ["", title] + fix_lines(report["fixes"])
+    exposing = [entry for entry in report["fixes"] if entry["why"].startswith(EXPOSE_WHY)]
+    fixes = [entry for entry in report["fixes"] if entry not in exposing]
+    if fixes:
+        lines += ["", "What to change:"] + fix_lines(fixes)
     elif failures:
         lines += ["", "What to change: no response header can fix this; see above."]
+    if exposing:
+        lines += ["", "To let script read those headers too:"] + fix_lines(exposing)
     if framework:
         config = framework_config(framework, report)
         lines += ["", f"In {framework}:" if config else f"In {framework}: nothing to configure."]

@@ -1544,6 +1544,7 @@ class TestCheckAsABrowser(ScriptedTestCase):
         "/leak": {"preflight": answer(204, REFLECT + [("Access-Control-Allow-Headers", "authorization")]),
                   "actual": answer(307, REFLECT + [("Location", "{other_by_name}/reflect")])},
         "/post-303": {"actual": answer(303, STAR + [("Location", "/star")])},
+        "/to-plain-elsewhere": {"actual": answer(307, REFLECT + [("Location", "{other_by_name}/plain")])},
         "/star": {"actual": answer(200, STAR)},
         "/preflight-401": {"preflight": answer(401, [("WWW-Authenticate", "Bearer")],
                                                '{"detail":"Not authenticated"}')},
@@ -1564,6 +1565,7 @@ class TestCheckAsABrowser(ScriptedTestCase):
     other_scripts = {
         "/star": {"actual": answer(200, STAR)},
         "/reflect": {"actual": answer(200, REFLECT)},
+        "/plain": {"actual": answer(200)},
         "/preflighted": {"preflight": answer(204, [("Access-Control-Allow-Origin", "{origin}"),
                                                    ("Access-Control-Allow-Headers", "x-a")]),
                          "actual": answer(200, [("Access-Control-Allow-Origin", "{origin}")])},
@@ -1667,6 +1669,18 @@ class TestCheckAsABrowser(ScriptedTestCase):
         self.assertNotIn("Authorization", last)
         self.assertNotIn("Cookie", last)
         self.assertTrue(any("Authorization dropped" in note for note in report["notes"]))
+
+    def test_null_after_a_redirect_with_credentials_gets_no_header_fix(self):
+        report = self.check("/to-plain-elsewhere", credentials=True)
+        self.assertFalse(report["allowed"])
+        self.assertIn("a browser sends Origin: null", report["verdict"])
+        self.assertEqual([trap["trap"] for trap in report["traps"]], ["null-with-credentials"])
+        allow_origins = [entry["set"].get("Access-Control-Allow-Origin") for entry in report["fixes"]]
+        self.assertEqual([value for value in allow_origins if value], [])
+
+    def test_null_after_a_redirect_without_credentials_is_fixed_by_star(self):
+        report = self.check("/to-plain-elsewhere")
+        self.assertIn({"Access-Control-Allow-Origin": "*"}, [entry["set"] for entry in report["fixes"]])
 
     def test_preflight_carries_no_cookie_and_no_authorization(self):
         report = self.check("/leak", credentials=True,
