@@ -2456,9 +2456,9 @@ def check_json(report, framework=None):
 
 # ---------------------------------------------------------------- check: the command line
 
-CHECK_USAGE = ("python cors_demo.py check URL --origin ORIGIN [--method M] [--header NAME:VALUE]... "
-               "[--credentials] [--body DATA] [--timeout S] [--json] [--framework NAME] "
-               "[--cacert FILE | --insecure]")
+CHECK_USAGE = """python cors_demo.py check URL --origin ORIGIN [--method M] [--header NAME:VALUE]...
+             [--credentials] [--body DATA] [--timeout S] [--json] [--framework NAME]
+             [--cacert FILE | --insecure]"""
 CHECK_HELP = """\
 Why is my request blocked, and what do I change? Does what a browser does for
 fetch(URL, {mode: 'cors', ...}) from a page on ORIGIN, by the Fetch standard:
@@ -2483,13 +2483,13 @@ def parse_check_args(argv):
     parser.add_argument("url", help="an http:// or https:// URL")
     parser.add_argument("--origin", required=True,
                         help="the page's origin, as scheme://host[:port] (or null)")
-    parser.add_argument("--method", default="GET", help="the fetch's method (default GET)")
+    parser.add_argument("--method", default="GET", metavar="M", help="the fetch's method (default GET)")
     parser.add_argument("--header", action="append", default=[], type=header_argument,
                         dest="headers", metavar="NAME:VALUE",
                         help="a request header the page sets; repeat for more. Headers a page "
                              "cannot set are dropped; Cookie stands for the browser's cookies")
     parser.add_argument("--credentials", action="store_true", help="credentials: 'include'")
-    parser.add_argument("--body", help="a body (a string, as fetch() sends it)")
+    parser.add_argument("--body", metavar="DATA", help="a body (a string, as fetch() sends it)")
     parser.add_argument("--timeout", type=timeout_seconds, default=CHECK_TIMEOUT, metavar="S",
                         help=f"seconds each exchange may take, all of it (default {CHECK_TIMEOUT:g})")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
