@@ -1409,7 +1409,8 @@ def read_response_head(reader, where):
         while match is None:
             if len(reader.buffer) > MAX_RESPONSE_HEAD:
                 raise CannotAsk(f"{where} sent more than {MAX_RESPONSE_HEAD // 1024} KiB of "
-                                "headers; Chrome gives up there too (ERR_RESPONSE_HEADERS_TOO_BIG)")
+                                "headers; Chromium 156 gives up there too (ERR_RESPONSE_HEADERS_TOO_BIG; "
+                                "Firefox 153 reads on)")
             if not reader.more():
                 raise CannotAsk(f"{where} closed the connection without an answer")
             match = RESPONSE_HEAD_END.search(reader.buffer)
