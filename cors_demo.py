@@ -679,15 +679,414 @@ LESSON = [
 ##############################################################################
 # PART 2. WHAT A BROWSER DOES: the verdict, and check
 ##############################################################################
+# What a browser does with a page's fetch(), in the Fetch standard's order: the
+# request a page may make, the URL it goes to, whether a preflight comes first,
+# the checks on each response, redirects, and which headers script may read.
+# The log's verdict and `check` share all of it, and every sentence either of
+# them says is written once, in "the words".
 
-# ---------------------------------------------------------------- the browser's verdict
-# What a browser does with a response, by the Fetch standard's CORS check and
-# CORS-preflight fetch. Headers are (name, value) pairs, as they arrived.
+import ipaddress     # (Part 2's own imports; the rest are at the top)
+import select
 
-class Verdict(NamedTuple):
-    allowed: Optional[bool]   # None: not a CORS request, so no CORS check applies
-    text: str                 # "a browser lets the page read this", or "blocked: why"
-    with_credentials: Optional[str] = None   # the verdict with credentials, when unknown and different
+# ---------------------------------------------------------------- what a page may send
+
+FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})    # fetch() throws a TypeError
+NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})  # upper-cased
+FORBIDDEN_REQUEST_HEADERS = frozenset({   # the browser's to set: fetch() drops them silently
+    "accept-charset", "accept-encoding", "access-control-request-headers",
+    "access-control-request-method", "access-control-request-private-network", "connection",
+    "content-length", "cookie", "cookie2", "date", "dnt", "expect", "host", "keep-alive",
+    "origin", "referer", "set-cookie", "te", "trailer", "transfer-encoding", "upgrade", "via"})
+METHOD_OVERRIDE_HEADERS = frozenset({"x-http-method", "x-http-method-override", "x-method-override"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
+UNSAFE_VALUE_BYTES = re.compile(r'[\x00-\x08\x0a-\x1f"():<>?@\[\\\]{}\x7f]')
+LANGUAGE_VALUE = re.compile(r"[0-9A-Za-z *,\-.;=]*")
+BYTE_RANGE = re.compile(r"bytes=([0-9]+)-([0-9]*)")
+SAFELISTED_VALUE_SIZE = 128       # bytes, for each safelisted value...
+SAFELISTED_TOTAL_SIZE = 1024      # ...and for all of them together: past that, none is safelisted
+# Client hints that Chromium sends without a preflight (seen in Chromium 156), though
+# the standard safelists none of them; Firefox 153 preflights them.
+CHROMIUM_SAFELISTED_HINTS = {
+    "device-memory": r"[0-9]+(\.[0-9]+)?", "dpr": r"[0-9]+(\.[0-9]+)?",
+    "downlink": r"[0-9]+(\.[0-9]+)?", "ect": r"slow-2g|2g|3g|4g", "rtt": r"[0-9]+",
+    "save-data": r"on", "viewport-width": r"[0-9]+", "width": r"[0-9]+"}
+
+
+def normalize_method(method):
+    """fetch() upper-cases the six methods it knows; any other keeps its case."""
+    return method.upper() if method.upper() in NORMALIZED_METHODS else method
+
+
+def is_forbidden_request_header(name, value):
+    """A header script may not set: fetch() drops it without a word."""
+    name = name.lower()
+    if name in FORBIDDEN_REQUEST_HEADERS or name.startswith(("proxy-", "sec-")):
+        return True
+    if name in METHOD_OVERRIDE_HEADERS:    # only when it would smuggle a forbidden method
+        return any(item.strip(" \t").upper() in FORBIDDEN_METHODS for item in value.split(","))
+    return False
+
+
+def mime_essence(value):
+    """type/subtype of a Content-Type, lower case, as the MIME Sniffing standard
+    parses it; None if it does not parse."""
+    value = value.strip(" \t\r\n")
+    kind, slash, rest = value.partition("/")
+    subtype = rest.split(";", 1)[0].rstrip(" \t\r\n")
+    if not slash or not TOKEN.fullmatch(kind) or not TOKEN.fullmatch(subtype):
+        return None
+    return f"{kind}/{subtype}".lower()
+
+
+def is_byte_range(value):
+    """Range: bytes=start-[end], one range, start <= end."""
+    match = BYTE_RANGE.fullmatch(value)
+    return match is not None and (not match.group(2) or int(match.group(1)) <= int(match.group(2)))
+
+
+def is_safelisted_request_header(name, value):
+    """Fetch's CORS-safelisted request-header: sent without a preflight."""
+    if len(value.encode("latin-1", "replace")) > SAFELISTED_VALUE_SIZE:
+        return False
+    name = name.lower()
+    if name == "accept":
+        return not UNSAFE_VALUE_BYTES.search(value)
+    if name in ("accept-language", "content-language"):
+        return LANGUAGE_VALUE.fullmatch(value) is not None
+    if name == "content-type":
+        return not UNSAFE_VALUE_BYTES.search(value) and mime_essence(value) in FORM_TYPES
+    if name == "range":
+        return is_byte_range(value)
+    return False
+
+
+def unsafe_header_names(headers):
+    """The names a preflight must ask about, lower case and sorted, as a browser
+    sends them in Access-Control-Request-Headers."""
+    unsafe, safelisted, size = set(), set(), 0
+    for name, value in headers:
+        if is_safelisted_request_header(name, value):
+            safelisted.add(name.lower())
+            size += len(value.encode("latin-1", "replace"))
+        else:
+            unsafe.add(name.lower())
+    if size > SAFELISTED_TOTAL_SIZE:
+        unsafe |= safelisted
+    return sorted(unsafe)
+
+
+def preflight_reason(method, headers):
+    """Why a browser sends a preflight for this request, or None when it does not.
+    headers: the (name, value) pairs script set."""
+    if method not in SAFELISTED_METHODS:
+        return f"{method} is not GET, HEAD or POST"
+    names = unsafe_header_names(headers)
+    if not names:
+        return None
+    reason = "request headers that are not CORS-safelisted: " + ", ".join(names)
+    if "content-type" in names:
+        reason += " (a Content-Type other than the three form types counts)"
+    return reason
+
+
+def chromium_skips_preflight_for(name, value):
+    pattern = CHROMIUM_SAFELISTED_HINTS.get(name.lower())
+    return pattern is not None and re.fullmatch(pattern, value) is not None
+
+
+# ---------------------------------------------------------------- URLs, as a browser parses them
+# The WHATWG URL Standard's parser for http(s) URLs: what fetch() and a redirect's
+# Location become. Backslashes count as slashes, extra slashes before the host are
+# skipped, dot segments are removed, and anything outside ASCII is percent-encoded.
+
+SPECIAL_PORTS = {"http": 80, "https": 443}
+SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+C0_OR_SPACE = "".join(map(chr, range(0x21)))
+FORBIDDEN_HOST = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
+PATH_ENCODE = frozenset(' "#<>?`{}')
+QUERY_ENCODE = frozenset(" \"#<>'")
+USERINFO_ENCODE = frozenset(' "#<>?`{}/:;=@[\\]^|')
+SINGLE_DOT = frozenset({".", "%2e"})
+DOUBLE_DOT = frozenset({"..", ".%2e", "%2e.", "%2e%2e"})
+
+
+class URLError(ValueError):
+    """A URL a browser's parser refuses; the message says why."""
+
+
+class URL(NamedTuple):
+    scheme: str
+    username: str
+    password: str
+    host: str                # a domain, a dotted IPv4 address, or [IPv6]
+    port: Optional[int]      # None: the scheme's default port
+    path: str                # percent-encoded, starts with /
+    query: Optional[str]     # without its ?; None when there is none
+
+    @property
+    def origin(self):
+        return f"{self.scheme}://{self.netloc}"
+
+    @property
+    def netloc(self):
+        """host[:port], as the Host header carries it."""
+        return self.host if self.port is None else f"{self.host}:{self.port}"
+
+    @property
+    def target(self):
+        """The request target: path and query."""
+        return self.path if self.query is None else f"{self.path}?{self.query}"
+
+    @property
+    def includes_credentials(self):
+        return bool(self.username or self.password)
+
+    def __str__(self):
+        if self.scheme not in SPECIAL_PORTS:
+            return f"{self.scheme}:{self.path}"
+        userinfo = ""
+        if self.includes_credentials:
+            userinfo = self.username + (f":{self.password}" if self.password else "") + "@"
+        return f"{self.scheme}://{userinfo}{self.netloc}{self.target}"
+
+
+def percent_encode(text, unsafe):
+    """Percent-encode C0 controls, DEL, anything outside ASCII (as UTF-8) and unsafe."""
+    out = []
+    for char in text:
+        if char in unsafe or not " " <= char <= "~":
+            out.append("".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass")))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def parse_url(text, base=None):
+    """text as a browser's URL parser reads it, relative to base (a URL or None).
+    A scheme other than http(s) gives a URL with only its scheme and the rest."""
+    text = re.sub(r"[\t\n\r]", "", text.strip(C0_OR_SPACE))
+    match = SCHEME.match(text)
+    if match:
+        scheme, rest = match.group(1).lower(), text[match.end():]
+        if scheme not in SPECIAL_PORTS:
+            return URL(scheme, "", "", "", None, rest, None)
+        if base is not None and base.scheme == scheme:
+            return parse_relative(rest, base)      # "http:x" is relative to an http page
+        return parse_authority(scheme, rest.lstrip("/\\"))
+    if base is None:
+        raise URLError("it is not an absolute URL")
+    return parse_relative(text, base)
+
+
+def parse_relative(text, base):
+    if text[:2] in ("//", "\\\\", "/\\", "\\/"):
+        return parse_authority(base.scheme, text.lstrip("/\\"))
+    text = text.split("#", 1)[0]
+    path, question, query = text.partition("?")
+    query = encode_query(query) if question else None
+    if not path:
+        return base._replace(query=query if question else base.query)
+    if path[0] not in "/\\":
+        path = base.path.rsplit("/", 1)[0] + "/" + path
+    return base._replace(path=normalize_path(path), query=query)
+
+
+def parse_authority(scheme, text):
+    end = len(text)
+    for stop in "/\\?#":
+        if stop in text:
+            end = min(end, text.index(stop))
+    authority, rest = text[:end], text[end:]
+    username = password = ""
+    if "@" in authority:
+        userinfo, _, authority = authority.rpartition("@")
+        username, _, password = userinfo.partition(":")
+        username = percent_encode(username, USERINFO_ENCODE)
+        password = percent_encode(password, USERINFO_ENCODE)
+    host, port = parse_host_port(authority, scheme)
+    rest = rest.split("#", 1)[0]
+    path, question, query = rest.partition("?")
+    return URL(scheme, username, password, host, port, normalize_path(path or "/"),
+               encode_query(query) if question else None)
+
+
+def parse_host_port(text, scheme):
+    if text.startswith("["):
+        inner, bracket, after = text[1:].partition("]")
+        if not bracket:
+            raise URLError("its IPv6 address has no closing ]")
+        host, port_text = "[" + parse_ipv6(inner) + "]", after
+        if port_text and not port_text.startswith(":"):
+            raise URLError(f"{text!r} is not host[:port]")
+        port_text = port_text[1:]
+        has_port = bool(after)
+    else:
+        name, colon, port_text = text.partition(":")
+        host, has_port = parse_host(name), bool(colon)
+    return host, parse_port(port_text, scheme) if has_port else None
+
+
+def parse_port(text, scheme):
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit():
+        raise URLError(f"its port {text!r} is not a number")
+    port = int(text)
+    if port > 65535:
+        raise URLError(f"its port {port} is above 65535")
+    return None if port == SPECIAL_PORTS[scheme] else port
+
+
+def parse_host(text):
+    if not text:
+        raise URLError("it has no host")
+    try:
+        name = urllib.parse.unquote_to_bytes(text).decode("utf-8")
+    except UnicodeDecodeError:
+        raise URLError(f"its host {text!r} is not UTF-8")
+    if not name.isascii():
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise URLError(f"its host {text!r} is not a domain name")
+    name = name.lower()
+    if not name or FORBIDDEN_HOST.search(name):
+        raise URLError(f"its host {text!r} holds a character no host may hold")
+    labels = name.split(".")
+    if labels[-1] == "" and len(labels) > 1:
+        labels.pop()
+    if labels[-1] and (labels[-1].isdigit() or re.fullmatch(r"0[xX][0-9A-Fa-f]*", labels[-1])):
+        return parse_ipv4(labels)
+    return name
+
+
+def ipv4_number(part):
+    if re.fullmatch(r"0[xX][0-9A-Fa-f]*", part):
+        return int(part[2:] or "0", 16)
+    if re.fullmatch(r"0[0-7]+", part):
+        return int(part, 8)
+    if re.fullmatch(r"0|[1-9][0-9]*", part):
+        return int(part)
+    raise URLError(f"{part!r} is not a number in an IPv4 address")
+
+
+def parse_ipv4(labels):
+    """The WHATWG IPv4 parser: 127.1, 0x7f.0.0.1 and 2130706433 are all 127.0.0.1."""
+    if len(labels) > 4:
+        raise URLError("its IPv4 address has more than four parts")
+    numbers = [ipv4_number(part) for part in labels]
+    if any(number > 255 for number in numbers[:-1]) or numbers[-1] >= 256 ** (5 - len(numbers)):
+        raise URLError("its IPv4 address has a part out of range")
+    address = numbers[-1] + sum(n * 256 ** (3 - i) for i, n in enumerate(numbers[:-1]))
+    return ".".join(str(address >> shift & 255) for shift in (24, 16, 8, 0))
+
+
+def parse_ipv6(text):
+    """An IPv6 address serialized as the URL Standard does (the first longest run of
+    zero pieces compressed, no dotted IPv4 tail)."""
+    if "%" in text:
+        raise URLError("an IPv6 address in a URL may not hold a zone (%)")
+    try:
+        packed = ipaddress.IPv6Address(text).packed
+    except ValueError:
+        raise URLError(f"[{text}] is not an IPv6 address")
+    pieces = [packed[i] << 8 | packed[i + 1] for i in range(0, 16, 2)]
+    best, best_length, start = None, 1, None
+    for index, piece in enumerate(pieces + [1]):
+        if piece == 0 and start is None:
+            start = index
+        elif piece != 0 and start is not None:
+            if index - start > best_length:
+                best, best_length = start, index - start
+            start = None
+    if best is None:
+        return ":".join(f"{piece:x}" for piece in pieces)
+    head = ":".join(f"{piece:x}" for piece in pieces[:best])
+    tail = ":".join(f"{piece:x}" for piece in pieces[best + best_length:])
+    return f"{head}::{tail}"
+
+
+def normalize_path(path):
+    """Split on / and \\, percent-encode, and resolve . and .. as the URL parser does."""
+    segments = re.split(r"[/\\]", path)[1:]
+    out = []
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        lower = segment.lower()
+        if lower in DOUBLE_DOT:
+            if out:
+                out.pop()
+            if last:
+                out.append("")
+        elif lower in SINGLE_DOT:
+            if last:
+                out.append("")
+        else:
+            out.append(percent_encode(segment, PATH_ENCODE))
+    return "/" + "/".join(out)
+
+
+def encode_query(query):
+    return percent_encode(query, QUERY_ENCODE)
+
+
+def location_url(value, base):
+    """A Location header's value (its bytes as Latin-1) resolved against base. Bytes
+    that are not UTF-8 are percent-encoded one by one, as Chromium does."""
+    raw = value.encode("latin-1")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "".join(chr(byte) if byte < 0x80 else f"%{byte:02X}" for byte in raw)
+    return parse_url(text, base)
+
+
+def host_address(host):
+    """An ipaddress object for an IP literal host, else None."""
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def is_potentially_trustworthy(url):
+    """https, or a loopback host: what an https page may fetch without mixed content."""
+    address = host_address(url.host)
+    return (url.scheme == "https" or url.host == "localhost" or url.host.endswith(".localhost")
+            or (address is not None and address.is_loopback))
+
+
+LOCAL_NETWORKS = tuple(ipaddress.ip_network(net) for net in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7", "fe80::/10"))
+
+
+def address_space(address):
+    """Local Network Access's name for where an IP address is: loopback, local or public."""
+    if getattr(address, "ipv4_mapped", None):
+        address = address.ipv4_mapped
+    if address.is_loopback:
+        return "loopback"
+    if any(address in network for network in LOCAL_NETWORKS if network.version == address.version):
+        return "local"
+    return "public"
+
+
+# ---------------------------------------------------------------- the checks
+# The checks a browser applies to a response, as functions of plain values. Each
+# returns every check that fails, in the order Chrome reports them: Chrome shows
+# the first; fix it, and it shows the next. A Failure names its check; its
+# sentences are in "the words", below.
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 20                # as fetch(): the 21st redirect is a network error
+SAFELISTED_RESPONSE_HEADERS = ("cache-control", "content-language", "content-length",
+                               "content-type", "expires", "last-modified", "pragma")
+
+
+class Failure(NamedTuple):
+    check: str           # a key of FAILURES
+    response: str        # "preflight", "actual" or "redirect": which response must change
+    values: dict         # what the sentences (and the fix) need
 
 
 def get_header(headers, name):
@@ -697,283 +1096,571 @@ def get_header(headers, name):
     return ", ".join(values) if values else None
 
 
+def header_values(headers, name):
+    name = name.lower()
+    return [value.strip(" \t") for key, value in headers if key.lower() == name]
+
+
+def list_items(value):
+    """The items of a comma-separated header value; empty items dropped."""
+    return [item.strip(" \t") for item in (value or "").split(",") if item.strip(" \t")]
+
+
 def allow_list(headers, name):
-    """Fetch's 'extract header list values' for an Allow-Methods or Allow-Headers:
-    the items, [] if absent, None if an item is not a token (a network error)."""
-    value = get_header(headers, name)
-    items = [item.strip(" \t") for item in (value or "").split(",")]
-    items = [item for item in items if item]
-    if not all(TOKEN.fullmatch(item) for item in items):
-        return None
-    return items
+    """Fetch's 'extract header list values' for Allow-Methods, Allow-Headers or
+    Expose-Headers: the items, [] if absent, None if one is not a token."""
+    items = list_items(get_header(headers, name))
+    return items if all(TOKEN.fullmatch(item) for item in items) else None
 
 
-def cors_check(origin, credentials, headers, what="the response"):
-    """The Fetch standard's CORS check: None if it passes, else why not."""
-    allow_origin = get_header(headers, "Access-Control-Allow-Origin")
-    if allow_origin is None:
-        return f"{what} has no Access-Control-Allow-Origin header"
-    if allow_origin == "*":
+def tokens_of(headers, name):
+    """The items of a list header that are tokens (what a fix can keep)."""
+    return [item for item in list_items(get_header(headers, name)) if TOKEN.fullmatch(item)]
+
+
+def cors_failures(origin, credentials, headers, response="actual"):
+    """The Fetch standard's CORS check, on one response: [] if it passes."""
+    values = header_values(headers, "Access-Control-Allow-Origin")
+    allow_origin = ", ".join(values)
+    if not values:
+        failures = [Failure("no-allow-origin", response, {})]
+    elif len(values) > 1 or "," in allow_origin:
+        failures = [Failure("several-allow-origins", response, {"value": allow_origin})]
+    elif allow_origin == "*":
         if not credentials:
-            return None
-        return (f"{what} has Access-Control-Allow-Origin: *, and * does not cover "
-                "a request with credentials")
-    if allow_origin != origin:
-        return origin_mismatch(allow_origin, origin, what)
-    if not credentials:
-        return None
-    allow_credentials = get_header(headers, "Access-Control-Allow-Credentials")
-    if allow_credentials == "true":
-        return None
-    if allow_credentials is None:
-        return f"{what} has no Access-Control-Allow-Credentials: true, which credentials need"
-    return (f"{what} has Access-Control-Allow-Credentials: {allow_credentials}, "
-            "and only the exact value true allows credentials")
+            return []
+        failures = [Failure("star-with-credentials", response, {})]
+    elif allow_origin != origin:
+        failures = [Failure("origin-mismatch", response,
+                            {"value": allow_origin, "hint": origin_hint(allow_origin, origin)})]
+    else:
+        failures = []
+    if credentials:
+        allow_credentials = get_header(headers, "Access-Control-Allow-Credentials")
+        if allow_credentials is None:
+            failures.append(Failure("credentials-missing", response, {}))
+        elif allow_credentials != "true":
+            failures.append(Failure("credentials-not-true", response, {"value": allow_credentials}))
+    return failures
 
 
-def origin_mismatch(allow_origin, origin, what):
-    """Why an Allow-Origin that is not '*' fails to match, with the usual cause."""
-    text = f"{what} has Access-Control-Allow-Origin: {allow_origin} but the page is {origin}"
-    if "," in allow_origin:
-        return text + " (it may hold one origin, and here it holds several)"
+def origin_hint(allow_origin, origin):
+    """The usual reason an Allow-Origin that is not '*' fails to match."""
+    if origin == "null":
+        return ""
     if allow_origin.rstrip("/") == origin:
-        return text + " (an origin has no trailing slash)"
+        return " (an origin has no trailing slash)"
     if allow_origin.lower() == origin.lower():
-        return text + " (origins are compared exactly, case included)"
-    return text
+        return " (origins are compared exactly, case included)"
+    if allow_origin == "null":
+        return " (null is the origin of sandboxed frames and file:// pages, not of this page)"
+    try:
+        allowed = parse_url(allow_origin)
+    except URLError:
+        return ""
+    page = parse_url(origin)
+    if allowed.host == page.host and allowed.scheme != page.scheme:
+        return f" ({allowed.scheme} and {page.scheme} are different origins)"
+    if allowed.host == page.host and allowed.port != page.port:
+        return " (another port is another origin)"
+    return ""
 
 
-def preflight_check(origin, method, names, credentials, status, headers):
-    """The checks of a CORS-preflight fetch: None if the browser goes on to send
-    the actual request, else why it stops. names: the request's unsafe headers."""
-    what = "the preflight response"
-    if not 200 <= status <= 299:
-        return f"the preflight got status {status}; a preflight needs an ok status (200-299)"
-    reason = cors_check(origin, credentials, headers, what)
-    if reason:
-        return reason
-    methods = allow_list(headers, "Access-Control-Allow-Methods")
-    if methods is None:
-        return "the preflight's Access-Control-Allow-Methods is not a list of methods"
-    allowed_names = allow_list(headers, "Access-Control-Allow-Headers")
-    if allowed_names is None:
-        return "the preflight's Access-Control-Allow-Headers is not a list of header names"
-    if method not in methods and method not in SAFELISTED_METHODS:
-        if "*" not in methods:
-            listed = ", ".join(methods) or "none"
-            return f"{method} is not in the preflight's Access-Control-Allow-Methods ({listed})"
-        if credentials:
-            return ("* in Access-Control-Allow-Methods does not cover a request with "
-                    f"credentials; {method} must be listed by name")
-    lower = {name.lower() for name in allowed_names}
+def preflight_failures(origin, method, names, credentials, status, headers):
+    """The checks of a CORS-preflight fetch: [] if the browser goes on to send the
+    actual request. names: the unsafe request header names it asked about."""
+    failures = []
+    location = get_header(headers, "Location")
+    redirect = status in REDIRECTS and location is not None
+    if redirect:     # Chrome says this first; the fix (an ok status) covers the status too
+        failures.append(Failure("preflight-redirect", "preflight",
+                                {"status": status, "location": location}))
+    failures += cors_failures(origin, credentials, headers, "preflight")
+    if not redirect and not 200 <= status <= 299:
+        failures.append(Failure("preflight-status", "preflight", {"status": status}))
+    methods_value = get_header(headers, "Access-Control-Allow-Methods")
+    headers_value = get_header(headers, "Access-Control-Allow-Headers")
+    if allow_list(headers, "Access-Control-Allow-Methods") is None:
+        failures.append(Failure("methods-unparsable", "preflight", {"value": methods_value}))
+    if allow_list(headers, "Access-Control-Allow-Headers") is None:
+        failures.append(Failure("headers-unparsable", "preflight", {"value": headers_value}))
+    methods = tokens_of(headers, "Access-Control-Allow-Methods")
+    if method_refused(method, methods, credentials):
+        failures.append(Failure("method-not-allowed", "preflight",
+                                {"method": method, "listed": ", ".join(methods) or "none",
+                                 "hint": method_hint(method, methods, credentials)}))
+    allowed = tokens_of(headers, "Access-Control-Allow-Headers")
+    for name in refused_header_names(names, allowed, credentials):
+        failures.append(Failure("header-not-allowed", "preflight",
+                                {"name": name, "listed": ", ".join(allowed) or "none",
+                                 "hint": header_hint(name, allowed, credentials)}))
+    return failures
+
+
+def method_refused(method, methods, credentials):
+    """Fetch: a method passes if listed (case-sensitively), safelisted, or under *
+    without credentials."""
+    if method in methods or method in SAFELISTED_METHODS:
+        return False
+    return credentials or "*" not in methods
+
+
+def refused_header_names(names, allowed, credentials):
+    """The request's unsafe header names the preflight does not allow: listed names
+    match case-insensitively; * covers any but Authorization, and only without
+    credentials."""
+    lower = {name.lower() for name in allowed}
     wildcard = "*" in lower and not credentials
-    for name in sorted(names, key=lambda n: n != "authorization"):   # Fetch checks it first
-        if name in lower or (wildcard and name != "authorization"):
+    return [name for name in names
+            if name not in lower and not (wildcard and name != "authorization")]
+
+
+def method_hint(method, methods, credentials):
+    if method.upper() in methods and method != method.upper():
+        return (f" (fetch() sends {method} as written: it upper-cases only DELETE, GET, HEAD,"
+                " OPTIONS, POST and PUT, and methods are compared case by case)")
+    if any(item.upper() == method.upper() for item in methods):
+        return " (methods are compared case by case)"
+    if "*" in methods and credentials:
+        return " (* does not cover a request with credentials: name the method)"
+    return ""
+
+
+def header_hint(name, allowed, credentials):
+    if "*" not in allowed:
+        return ""
+    if name == "authorization":
+        return f" (* never covers Authorization: name it; {AUTHORIZATION_UNDER_STAR})"
+    if credentials:
+        return " (* does not cover a request with credentials: name the header)"
+    return ""
+
+
+def readable_headers(headers, credentials):
+    """The response header names script can read: the safelisted ones and those in
+    Access-Control-Expose-Headers (* means all, but only without credentials)."""
+    exposed = {name.lower() for name in allow_list(headers, "Access-Control-Expose-Headers") or []}
+    everything = "*" in exposed and not credentials
+    readable = []
+    for name, _ in headers:
+        lower = name.lower()
+        if lower in readable or lower in ("set-cookie", "set-cookie2"):
             continue
-        listed = ", ".join(allowed_names) or "none"
-        if "*" in lower and name == "authorization":
-            return "* in Access-Control-Allow-Headers does not cover Authorization; list it by name"
-        if "*" in lower:
-            return ("* in Access-Control-Allow-Headers does not cover a request with "
-                    f"credentials; {name} must be listed by name")
-        return f"header {name} is not in the preflight's Access-Control-Allow-Headers ({listed})"
-    return None
+        if everything or lower in SAFELISTED_RESPONSE_HEADERS or lower in exposed:
+            readable.append(lower)
+    return readable
+
+
+NOT_FOR_SCRIPT = ("set-cookie", "set-cookie2", "connection", "keep-alive", "transfer-encoding",
+                  "trailer", "upgrade", "proxy-connection")
+
+
+def unreadable_headers(headers, credentials):
+    """Header names that arrived but script cannot read, and could if exposed
+    (Set-Cookie never can; the connection's own headers and CORS's are left out)."""
+    readable = readable_headers(headers, credentials)
+    names = []
+    for name, _ in headers:
+        lower = name.lower()
+        if (lower in readable or lower in names or lower in NOT_FOR_SCRIPT
+                or lower.startswith("access-control-")):
+            continue
+        names.append(lower)
+    return names
+
+
+# ---------------------------------------------------------------- the words
+# Every sentence the verdict and check say, once. A failed check has two: what
+# went wrong in plain words, and what Chrome's console says (captured from
+# Chromium 156; None where Chrome logs only a network error).
+
+READABLE = "a browser lets the page read this"
+PREFLIGHT_PASSED = "preflight passed: a browser now sends the {method} request"
+REDIRECT_FOLLOWED = "the redirect passed the CORS check: a browser follows it to {location}"
+SAME_ORIGIN = "a same-origin request: CORS does not apply, and the page reads the response"
+SAME_ORIGIN_REDIRECT = "a same-origin redirect: a browser follows it to {location}"
+NO_ORIGIN = "no Origin: not a cross-origin request from a page's script, so CORS does not apply"
+OPAQUE = ("Sec-Fetch-Mode: no-cors: the page gets an opaque response (status 0, no body, "
+          "no headers), whatever the CORS headers say")
+NOT_CORS_MODE = "Sec-Fetch-Mode: {mode}: not a fetch() from script, so CORS does not apply"
+NULL_ORIGIN = ("Origin: null is sent by a sandboxed frame, a file:// page, or a request that a "
+               "redirect took to another origin")
+NEVER_SENT = "; the {method} is never sent"
+SENT_NULL_HINT = " (after a redirect to another origin, a browser sends Origin: null)"
+AUTHORIZATION_UNDER_STAR = ("Chromium 156 and Firefox 153 let * cover it anyway; the standard, "
+                            "and check, do not")
+RESPONSE_NAMES = {"preflight": "the preflight response", "actual": "the response",
+                  "redirect": "the redirect response"}
+
+FAILURES = {
+    # check: (plain words, Chrome's console message)
+    "no-allow-origin": (
+        "{response} has no Access-Control-Allow-Origin header",
+        "No 'Access-Control-Allow-Origin' header is present on the requested resource."),
+    "several-allow-origins": (
+        "{response} has Access-Control-Allow-Origin: {value}; it may hold one origin, "
+        "and here it holds several",
+        "The 'Access-Control-Allow-Origin' header contains multiple values '{value}', but only "
+        "one is allowed. Have the server send the header with a valid value."),
+    "star-with-credentials": (
+        "{response} has Access-Control-Allow-Origin: *, and * does not cover a request with "
+        "credentials",
+        "The value of the 'Access-Control-Allow-Origin' header in the response must not be the "
+        "wildcard '*' when the request's credentials mode is 'include'."),
+    "origin-mismatch": (
+        "{response} has Access-Control-Allow-Origin: {value} but the page is {origin}{hint}",
+        "The 'Access-Control-Allow-Origin' header has a value '{value}' that is not equal to the "
+        "supplied origin. Have the server send the header with a valid value."),
+    "credentials-missing": (
+        "{response} has no Access-Control-Allow-Credentials: true, which credentials need",
+        "The value of the 'Access-Control-Allow-Credentials' header in the response is '' which "
+        "must be 'true' when the request's credentials mode is 'include'."),
+    "credentials-not-true": (
+        "{response} has Access-Control-Allow-Credentials: {value}, and only the exact value "
+        "true allows credentials",
+        "The value of the 'Access-Control-Allow-Credentials' header in the response is '{value}' "
+        "which must be 'true' when the request's credentials mode is 'include'."),
+    "preflight-redirect": (
+        "the preflight was answered with a redirect ({status} to {location}), and a browser "
+        "never follows a preflight's redirect",
+        "Redirect is not allowed for a preflight request."),
+    "preflight-status": (
+        "the preflight got status {status}; a preflight needs an ok status (200-299)",
+        "It does not have HTTP ok status."),
+    "methods-unparsable": (
+        "the preflight's Access-Control-Allow-Methods ({value}) is not a list of methods",
+        "Cannot parse Access-Control-Allow-Methods response header field in preflight response."),
+    "headers-unparsable": (
+        "the preflight's Access-Control-Allow-Headers ({value}) is not a list of header names",
+        "Cannot parse Access-Control-Allow-Headers response header field in preflight response."),
+    "method-not-allowed": (
+        "{method} is not in the preflight's Access-Control-Allow-Methods ({listed}){hint}",
+        "Method {method} is not allowed by Access-Control-Allow-Methods in preflight response."),
+    "header-not-allowed": (
+        "header {name} is not in the preflight's Access-Control-Allow-Headers ({listed}){hint}",
+        "Request header field {name} is not allowed by Access-Control-Allow-Headers in preflight "
+        "response."),
+    "redirect-credentials": (
+        "it redirects to a URL with a user name or password ({location}), which a CORS request "
+        "may not follow",
+        "Redirect location '' contains a username and password, which is disallowed for "
+        "cross-origin requests."),
+    "redirect-scheme": (
+        "it redirects to {location}, which is not http(s)",
+        "Cross origin requests are only supported for protocol schemes: chrome, "
+        "chrome-experimental-site-token-provider, chrome-extension, chrome-untrusted, data, "
+        "http, https, isolated-app."),
+    "redirect-unparsable": (
+        "it redirects to {location}, which a browser cannot parse as a URL: {why}", None),
+    "too-many-redirects": (
+        f"more than {MAX_REDIRECTS} redirects; a browser stops at the next", None),
+    "mixed-content": (
+        "an https page may not fetch {url}: plain http to a host that is not loopback is mixed "
+        "content, blocked before CORS",
+        "Mixed Content: The page at '{page}' was loaded over HTTPS, but requested an insecure "
+        "resource '{url}'. This request has been blocked; the content must be served over HTTPS."),
+}
+ACCESS_CHECKS = frozenset({"no-allow-origin", "several-allow-origins", "star-with-credentials",
+                           "origin-mismatch", "credentials-missing", "credentials-not-true"})
+CHROME_NETWORK_ERRORS = {"redirect-unparsable": "net::ERR_INVALID_REDIRECT",
+                         "too-many-redirects": "net::ERR_TOO_MANY_REDIRECTS"}
+
+
+def failure_text(failure, origin, note=""):
+    """A failed check in plain words; note is added to an Allow-Origin problem."""
+    words = FAILURES[failure.check][0].format(response=RESPONSE_NAMES[failure.response],
+                                              origin=origin, **failure.values)
+    return words + (note if failure.check in ACCESS_CHECKS else "")
+
+
+def console_text(failure, url, first_url, page):
+    """What Chrome's console shows for this failure: the fetch at url, first made
+    to first_url, from a page on page."""
+    message = FAILURES[failure.check][1]
+    if message is None:
+        return f"Failed to load resource: {CHROME_NETWORK_ERRORS[failure.check]}"
+    message = message.format(**{"url": url, "page": page, **failure.values})
+    if failure.check == "mixed-content":
+        return message
+    if failure.response == "preflight" and (failure.check in ACCESS_CHECKS
+                                            or failure.check.startswith("preflight-")):
+        message = "Response to preflight request doesn't pass access control check: " + message
+    redirected = f" (redirected from '{first_url}')" if url != first_url else ""
+    return (f"Access to fetch at '{url}'{redirected} from origin '{page}' has been blocked by "
+            f"CORS policy: {message}")
+
+
+def blocked(failure, origin, never_sent=None, note=""):
+    """The verdict for a request that a failed check stops."""
+    text = "blocked: " + failure_text(failure, origin, note)
+    return text + (NEVER_SENT.format(method=never_sent) if never_sent else "")
+
+
+# ---------------------------------------------------------------- the verdict on one response
+# What the server's log says of each API request it answered: a browser's verdict
+# from the request's Origin, Sec-Fetch-* and Cookie, and all the response's headers.
+
+class Verdict(NamedTuple):
+    allowed: Optional[bool]   # None: CORS does not apply (no Origin, same-origin, no-cors...)
+    text: str                 # READABLE, PREFLIGHT_PASSED, REDIRECT_FOLLOWED, "blocked: why"...
+    with_credentials: Optional[str] = None   # the verdict with credentials, when unknown and different
 
 
 def browser_verdict(origin, status, headers, credentials=None, preflight=None,
                     mode=None, site=None):
     """What a browser does with this response, as a Verdict.
 
-    preflight is None for an actual request, else (method, header names) that
-    the preflight asked for. credentials is True or False, or None when unknown:
-    then the verdict is for a fetch without credentials, and with_credentials
-    says what credentials would change. mode and site: Sec-Fetch-Mode and -Site.
-    """
+    origin: the request's Origin, or None. headers: all the response's (name,
+    value) pairs. preflight: None for an actual request, else (method, header
+    names) that the preflight asked for. credentials: True or False, or None when
+    unknown: then the verdict is for a fetch without credentials, and
+    with_credentials says what credentials would change. mode and site: the
+    request's Sec-Fetch-Mode and Sec-Fetch-Site."""
+    if mode == "no-cors":
+        return Verdict(None, OPAQUE)
     if origin is None:
-        return Verdict(None, "no Origin: not a cross-origin request from a page, "
-                             "so CORS does not apply")
-    if mode is not None and mode != "cors":
-        return Verdict(None, f"Sec-Fetch-Mode: {mode}: not a CORS request, so the browser "
-                             "does not check CORS headers"
-                       + (" and gives the page an opaque response" if mode == "no-cors" else ""))
+        return Verdict(None, NO_ORIGIN)
+    if mode not in (None, "cors"):
+        return Verdict(None, NOT_CORS_MODE.format(mode=mode))
     if site == "same-origin":
-        return Verdict(None, "a same-origin request: CORS does not apply")
+        return Verdict(None, SAME_ORIGIN)
+    verdict = response_verdict(origin, status, headers, bool(credentials), preflight)
+    if credentials is None and verdict.allowed:
+        with_credentials = response_verdict(origin, status, headers, True, preflight)
+        if not with_credentials.allowed:
+            verdict = verdict._replace(with_credentials=with_credentials.text)
+    if origin == "null":
+        verdict = verdict._replace(text=f"{verdict.text} ({NULL_ORIGIN})")
+    return verdict
+
+
+def response_verdict(origin, status, headers, credentials, preflight):
     if preflight:
         method, names = preflight
-        passed = f"preflight passed: a browser now sends the {method} request"
-
-        def check(with_credentials):
-            return preflight_check(origin, method, names, with_credentials, status, headers)
-    else:
-        passed = "a browser lets the page read this"
-
-        def check(with_credentials):
-            return cors_check(origin, with_credentials, headers)
-    reason = check(bool(credentials))
-    if reason:
-        return Verdict(False, "blocked: " + reason)
-    if credentials is None:
-        reason = check(True)
-        if reason:
-            return Verdict(True, passed, "blocked: " + reason)
-    return Verdict(True, passed)
+        failures = preflight_failures(origin, method, names, credentials, status, headers)
+        if failures:
+            return Verdict(False, blocked(failures[0], origin, never_sent=method))
+        return Verdict(True, PREFLIGHT_PASSED.format(method=method))
+    location = get_header(headers, "Location")
+    redirect = status in REDIRECTS and location is not None
+    failures = cors_failures(origin, credentials, headers, "redirect" if redirect else "actual")
+    if failures:
+        return Verdict(False, blocked(failures[0], origin))
+    if redirect:
+        return Verdict(True, REDIRECT_FOLLOWED.format(location=location))
+    return Verdict(True, READABLE)
 
 
-# ---------------------------------------------------------------- check: any server, as a browser sees it
+# ---------------------------------------------------------------- check: asking a server
 # `python cors_demo.py check URL --origin ORIGIN ...` does what a page on ORIGIN
-# doing fetch(URL, {mode: 'cors', ...}) makes a browser do, by the Fetch
-# standard, and says what the browser would decide, with the server log's words.
+# doing fetch(URL, {mode: 'cors', ...}) makes a browser do, and says why, and
+# what to change. First, the HTTP client: one exchange at a time, each bounded
+# as a whole by --timeout, reading responses as Chromium does (any number of
+# header lines up to 256 KiB in all, 1xx answers skipped), and reading no more
+# of a body than the first bytes it shows.
 
-FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
-NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
-FORBIDDEN_REQUEST_HEADERS = frozenset({  # script may not set these; fetch() drops them
-    "accept-charset", "accept-encoding", "access-control-request-headers",
-    "access-control-request-method", "connection", "content-length", "cookie", "cookie2",
-    "date", "dnt", "expect", "host", "keep-alive", "origin", "referer", "set-cookie", "te",
-    "trailer", "transfer-encoding", "upgrade", "via"})
-FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
-UNSAFE_VALUE_BYTES = frozenset('"():<>?@[\\]{}\x7f') | {chr(c) for c in range(0x20) if c != 9}
-LANGUAGE_VALUE = re.compile(r"[0-9A-Za-z *,\-.;=]*")
-SIMPLE_RANGE = re.compile(r"bytes=[0-9]+-[0-9]*")
-SAFELISTED_RESPONSE_HEADERS = ("cache-control", "content-language", "content-length",
-                               "content-type", "expires", "last-modified", "pragma")
-BODY_HEADERS = ("content-encoding", "content-language", "content-location", "content-type")
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
-MAX_REDIRECTS = 20          # as fetch(): the 21st is a network error
 CHECK_TIMEOUT = 10.0
-CHECK_READ = 1024 * 1024    # body bytes read per answer; the rest is not needed
+MAX_TIMEOUT = 3600.0
+MAX_RESPONSE_HEAD = 256 * 1024    # Chromium's limit for a response's status line and headers
+BODY_SHOWN = 200                  # bytes of a refused answer's body shown: servers say why there
+BODY_WAIT = 1.0                   # seconds, at most, spent waiting for those bytes
 USER_AGENT = f"cors_demo-check/{__version__}"
 
 
 class CannotAsk(Exception):
-    """The question could not be put: bad input, or no answer. Exit status 2."""
+    """The question could not be put, or got no answer: exit status 2."""
 
 
-def normalize_method(method):
-    """fetch() upper-cases the six methods it knows; any other keeps its case."""
-    return method.upper() if method.upper() in NORMALIZED_METHODS else method
+class Answer(NamedTuple):
+    status: int
+    reason: str
+    headers: list            # (name, value) pairs, values as Latin-1 text
+    body: Optional[bytes]    # its first bytes, when asked for
+    address: object          # the ipaddress the answer came from
 
 
-def mime_essence(value):
-    """type/subtype of a Content-Type, lower case; None if it does not parse."""
-    essence = value.split(";", 1)[0].strip(" \t").lower()
-    kind, slash, subtype = essence.partition("/")
-    if not slash or not TOKEN.fullmatch(kind) or not TOKEN.fullmatch(subtype):
-        return None
-    return essence
+class Deadline:
+    """The time one exchange has left, as a whole."""
+
+    def __init__(self, seconds, where):
+        self.seconds, self.where = seconds, where
+        self.end = time.monotonic() + seconds
+
+    def left(self):
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise CannotAsk(f"{self.where} did not answer within {self.seconds:g} s")
+        return left
 
 
-def safelisted(name, value):
-    """Fetch's CORS-safelisted request-header: sent without a preflight."""
-    if len(value.encode()) > 128:
-        return False
-    name = name.lower()
-    if name == "accept":
-        return not UNSAFE_VALUE_BYTES.intersection(value)
-    if name in ("accept-language", "content-language"):
-        return LANGUAGE_VALUE.fullmatch(value) is not None
-    if name == "content-type":
-        return not UNSAFE_VALUE_BYTES.intersection(value) and mime_essence(value) in FORM_TYPES
-    if name == "range":
-        return SIMPLE_RANGE.fullmatch(value) is not None
-    return False
-
-
-def unsafe_header_names(headers):
-    """The names a preflight must ask about, lower case and sorted, as a browser
-    sends them in Access-Control-Request-Headers."""
-    unsafe, safelisted_size = set(), 0
-    for name, value in headers:
-        if safelisted(name, value):
-            safelisted_size += len(value.encode())
-        else:
-            unsafe.add(name.lower())
-    if safelisted_size > 1024:   # safelisted values may total 1 KiB; past that, none are
-        unsafe.update(name.lower() for name, _ in headers)
-    return sorted(unsafe)
-
-
-def preflight_reason(method, headers):
-    """Why a browser sends a preflight for this request, or None when it does not."""
-    if method not in SAFELISTED_METHODS:
-        return f"{method} is not GET, HEAD or POST"
-    names = unsafe_header_names(headers)
-    if names:
-        return ("request headers that are not CORS-safelisted: " + ", ".join(names)
-                + " (a Content-Type other than the three form types counts)")
-    return None
-
-
-def readable_headers(headers, credentials):
-    """The response header names script can read: the safelisted ones and those
-    in Access-Control-Expose-Headers (* means all, without credentials)."""
-    exposed = allow_list(headers, "Access-Control-Expose-Headers") or []
-    exposed = {name.lower() for name in exposed}
-    present = []
-    for name, _ in headers:
-        lower = name.lower()
-        if lower not in present and lower not in ("set-cookie", "set-cookie2"):
-            present.append(lower)
-    if "*" in exposed and not credentials:
-        return present
-    return [name for name in present if name in SAFELISTED_RESPONSE_HEADERS or name in exposed]
-
-
-def origin_of(url):
-    """The serialized origin of an http(s) URL: scheme://host[:port], default port left out."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    default = {"http": 80, "https": 443}[parts.scheme]
-    port = parts.port if parts.port not in (None, default) else None
-    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
-
-
-def http_exchange(method, url, headers, body, timeout):
-    """One HTTP request; the answer's status, reason and header pairs, as sent."""
-    parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+def http_exchange(method, url, headers, body, timeout, tls, want_body=False):
+    """One request on a new connection; its answer. CannotAsk if there is none in time."""
+    port = url.port or SPECIAL_PORTS[url.scheme]
+    host = url.host.strip("[]")
+    where = f"{url.host}:{port}"
+    deadline = Deadline(timeout, where)
     try:
-        port = parts.port
-    except ValueError:
-        raise CannotAsk(f"{url} has a port that is not a number")
-    if parts.scheme == "https":
-        connection = http.client.HTTPSConnection(parts.hostname, port, timeout=timeout,
-                                                 context=ssl.create_default_context())
-    else:
-        connection = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
-    where = f"{parts.hostname}:{port or (443 if parts.scheme == 'https' else 80)}"
-    try:
-        connection.putrequest(method, target, skip_accept_encoding=True)
-        for name, value in headers:
-            connection.putheader(name, value)
-        connection.endheaders(body)
-        response = connection.getresponse()
-        if method != "HEAD":
-            response.read(CHECK_READ)
-        return response.status, response.reason, response.getheaders()
-    except ssl.SSLCertVerificationError as error:
-        raise CannotAsk(f"{where}'s certificate is not trusted: {error.verify_message}")
-    except ssl.SSLError as error:
-        raise CannotAsk(f"no TLS with {where}: {error.reason or error}")
+        sock = socket.create_connection((host, port), timeout=deadline.left())
     except socket.gaierror:
-        raise CannotAsk(f"cannot find the host {parts.hostname}")
+        raise CannotAsk(f"cannot find the host {url.host}")
     except ConnectionRefusedError:
         raise CannotAsk(f"nothing listens at {where} (connection refused)")
     except (socket.timeout, TimeoutError):
         raise CannotAsk(f"{where} did not answer within {timeout:g} s")
-    except http.client.HTTPException as error:
-        raise CannotAsk(f"{where} did not answer in HTTP ({type(error).__name__})")
     except OSError as error:
-        raise CannotAsk(f"cannot talk to {where}: {error.strerror or error}")
+        raise CannotAsk(f"cannot connect to {where}: {error.strerror or error}")
+    try:
+        if url.scheme == "https":
+            sock = tls_handshake(sock, host, tls, deadline)
+        address = ipaddress.ip_address(sock.getpeername()[0])
+        sock.settimeout(deadline.left())
+        sock.sendall(request_bytes(method, url, headers, body))
+        reader = Reader(sock, deadline)
+        status, reason, received = read_response_head(reader, where)
+        shown = None      # a body is read only to show why a server refused
+        if want_body and not 200 <= status <= 299 and method != "HEAD" and status != 304:
+            shown = read_body_start(reader, received)
+        return Answer(status, reason, received, shown, address)
+    except (socket.timeout, TimeoutError):
+        raise CannotAsk(f"{where} did not answer within {timeout:g} s")
+    except ssl.SSLCertVerificationError as error:
+        raise CannotAsk(f"{where}'s certificate is not trusted: {error.verify_message} (a browser "
+                        "refuses it too; --cacert FILE trusts a local CA, --insecure trusts any)")
+    except ssl.SSLError as error:
+        raise CannotAsk(f"no TLS with {where}: {error.reason or error}")
+    except OSError as error:
+        raise CannotAsk(f"{where} broke the connection: {error.strerror or error}")
     finally:
-        connection.close()
+        sock.close()
 
 
-def check_request(method, headers, credentials, body):
-    """What fetch() would send, or CannotAsk for what fetch() itself refuses.
-    Returns (method, headers, body, notes)."""
+def tls_handshake(sock, host, tls, deadline):
+    """The TLS handshake, bounded by the deadline however slowly the server answers."""
+    sock = tls.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+    sock.setblocking(False)
+    while True:
+        try:
+            sock.do_handshake()
+            return sock
+        except ssl.SSLWantReadError:
+            select.select([sock], [], [], deadline.left())
+        except ssl.SSLWantWriteError:
+            select.select([], [sock], [], deadline.left())
+
+
+def request_bytes(method, url, headers, body):
+    lines = [f"{method} {url.target} HTTP/1.1", f"Host: {url.netloc}"]
+    lines += [f"{name}: {value}" for name, value in headers]
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    return head + (body or b"")
+
+
+class Reader:
+    """Bytes from a socket, each read bounded by what the deadline leaves."""
+
+    def __init__(self, sock, deadline):
+        self.sock, self.deadline, self.buffer = sock, deadline, b""
+
+    def more(self, until=None):
+        """Add what arrives before the deadline (or until, if sooner); False at the end."""
+        end = self.deadline.end if until is None else min(until, self.deadline.end)
+        left = end - time.monotonic()
+        if left <= 0:
+            raise socket.timeout()
+        self.sock.settimeout(left)
+        chunk = self.sock.recv(65536)
+        self.buffer += chunk
+        return bool(chunk)
+
+    def take(self, count):
+        data, self.buffer = self.buffer[:count], self.buffer[count:]
+        return data
+
+
+RESPONSE_HEAD_END = re.compile(rb"\r?\n\r?\n")
+
+
+def read_response_head(reader, where):
+    """The status and headers of the final answer; 1xx answers are skipped."""
+    while True:
+        match = RESPONSE_HEAD_END.search(reader.buffer)
+        while match is None:
+            if len(reader.buffer) > MAX_RESPONSE_HEAD:
+                raise CannotAsk(f"{where} sent more than {MAX_RESPONSE_HEAD // 1024} KiB of "
+                                "headers; Chromium 156 gives up there too (ERR_RESPONSE_HEADERS_TOO_BIG; "
+                                "Firefox 153 reads on)")
+            if not reader.more():
+                raise CannotAsk(f"{where} closed the connection without an answer")
+            match = RESPONSE_HEAD_END.search(reader.buffer)
+        head = reader.take(match.end())[:match.start()].decode("latin-1")
+        status, reason, headers = parse_response_head(head, where)
+        if not 100 <= status <= 199:
+            return status, reason, headers
+
+
+def parse_response_head(head, where):
+    lines = re.split(r"\r?\n", head)
+    match = re.fullmatch(r"HTTP/[0-9]\.[0-9] ([0-9]{3})(?: (.*))?", lines[0])
+    if not match:
+        raise CannotAsk(f"{where} did not answer in HTTP (its first line is {lines[0][:60]!r})")
+    headers = []
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t") and headers:       # an obsolete folded line: one value
+            name, value = headers.pop()
+            headers.append((name, value + " " + line.strip(" \t")))
+            continue
+        name, colon, value = line.partition(":")
+        if colon and TOKEN.fullmatch(name):
+            headers.append((name, value.strip(" \t")))
+    return int(match.group(1)), match.group(2) or "", headers
+
+
+def read_body_start(reader, headers):
+    """The first BODY_SHOWN bytes of the body, or what arrived of them within
+    BODY_WAIT seconds; never an error: it is only a look at what the server said."""
+    chunked = "chunked" in (get_header(headers, "Transfer-Encoding") or "").lower()
+    length = get_header(headers, "Content-Length")
+    wanted = min(int(length), BODY_SHOWN) if length and length.isdigit() else BODY_SHOWN
+    until = time.monotonic() + BODY_WAIT
+    try:
+        while len(reader.buffer) < (BODY_SHOWN + 64 if chunked else wanted) and reader.more(until):
+            pass
+    except OSError:        # the time is up, or the server went away: show what came
+        pass
+    data = reader.buffer
+    return dechunk(data)[:BODY_SHOWN] if chunked else data[:wanted]
+
+
+def dechunk(data):
+    """The data of the chunks that arrived whole (or in part) at the start of a chunked body."""
+    out = b""
+    while True:
+        size_line, newline, rest = data.partition(b"\n")
+        size = size_line.split(b";")[0].strip()
+        if not newline or not re.fullmatch(rb"[0-9A-Fa-f]+", size) or int(size, 16) == 0:
+            return out
+        size = int(size, 16)
+        out += rest[:size]
+        if len(rest) <= size:
+            return out
+        data = rest[size:].lstrip(b"\r\n")
+
+
+# ---------------------------------------------------------------- check: the request a page makes
+# What fetch() itself does with the page's arguments before anything is sent:
+# what it refuses (a TypeError: nothing is sent), what it drops without a word,
+# and what it adds.
+
+class PageRequest(NamedTuple):
+    method: str
+    headers: list              # (name, value) pairs script set, as fetch() keeps them
+    body: Optional[bytes]
+    cookie: Optional[str]      # the cookies that --header Cookie stands for
+    notes: list                # what fetch() dropped, and why
+
+
+def page_request(method, headers, credentials, body):
+    """What fetch() keeps of the page's call; CannotAsk for what fetch() refuses."""
     if not TOKEN.fullmatch(method):
         raise CannotAsk(f"{method!r} is not a method: fetch() throws a TypeError")
     method = normalize_method(method)
@@ -981,131 +1668,854 @@ def check_request(method, headers, credentials, body):
         raise CannotAsk(f"fetch() refuses the method {method} (a TypeError, nothing is sent)")
     if body is not None and method in ("GET", "HEAD"):
         raise CannotAsk(f"fetch() refuses a body with {method} (a TypeError, nothing is sent)")
-    kept, notes = [], []
+    kept, notes, cookies = {}, [], []
     for name, value in headers:
+        value = value.strip(" \t\r\n")        # fetch() trims a header value
+        refusal = header_refusal(name, value)
+        if refusal:
+            raise CannotAsk(f"fetch() refuses the header {name!r}: {refusal} (a TypeError)")
         lower = name.lower()
-        if not TOKEN.fullmatch(name) or CONTROL_OR_BREAK.search(value):
-            raise CannotAsk(f"{name!r}: fetch() refuses this header (a TypeError)")
-        if lower == "cookie" and credentials:
-            kept.append((name, value))
-            notes.append("Cookie stands for the cookies the browser would send with credentials")
-        elif lower in FORBIDDEN_REQUEST_HEADERS or lower.startswith(("proxy-", "sec-")):
-            notes.append(f"{name} dropped: a page's script may not set it, so fetch() does not send it"
-                         + (" (cookies go only with --credentials)" if lower == "cookie" else ""))
+        if lower == "cookie":
+            cookies.append(value)
+        elif is_forbidden_request_header(name, value):
+            notes.append(f"{name} dropped: a page's script may not set it, so fetch() does not send it")
+        elif lower in kept:                   # Headers.append: one header, values joined
+            kept[lower] = (kept[lower][0], f"{kept[lower][1]}, {value}")
         else:
-            kept.append((name, value))
-    given = list(kept)
-    if body is not None and not any(name.lower() == "content-type" for name, _ in kept):
-        kept.append(("Content-Type", "text/plain;charset=UTF-8"))    # what fetch() adds to a string
-    return method, kept, body, notes, given
+            kept[lower] = (name, value)
+    kept = list(kept.values())
+    if body is not None and "content-type" not in {name.lower() for name, _ in kept}:
+        kept.append(("Content-Type", "text/plain;charset=UTF-8"))   # what fetch() adds to a string
+    return PageRequest(method, kept, None if body is None else body.encode("utf-8"),
+                       "; ".join(cookies) or None, notes)
 
 
-def check(url, origin, method="GET", headers=(), credentials=False, body=None,
-          timeout=CHECK_TIMEOUT):
-    """Ask url what a browser would, for a page on origin: the report as a dict.
-    CannotAsk when the question cannot be put or gets no answer."""
-    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-        raise CannotAsk(f"{url!r} is not an http:// or https:// URL")
-    if not is_origin(origin):
-        raise CannotAsk(f"{origin!r} is not an origin: write scheme://host[:port], or null")
-    method, headers, body, notes, given = check_request(method, list(headers), credentials, body)
-    report = {"url": url, "origin": origin, "method": method, "headers": given, "body": body,
-              "credentials": credentials, "preflight": preflight_reason(method, headers),
-              "notes": notes, "exchanges": [], "allowed": False, "verdict": None,
-              "readable_headers": None}
-    cookies = [pair for pair in headers if pair[0].lower() == "cookie"]
-    headers = [pair for pair in headers if pair[0].lower() != "cookie"]
-    sender = origin          # the Origin sent: null once a redirect has crossed origins
-    for _ in range(MAX_REDIRECTS + 1):
-        if preflight_reason(method, headers):
-            refused = ask_preflight(report, url, sender, method, headers, credentials, timeout)
-            if refused:
-                return refused
-        sent = ([("Origin", sender)] + headers + (cookies if credentials else [])
-                + [("User-Agent", USER_AGENT)])
-        if not any(name.lower() == "accept" for name, _ in sent):
-            sent.append(("Accept", "*/*"))
-        exchange = record_exchange(report, "request", method, url, sent, body, timeout)
-        received = exchange["response_headers"]
-        location = get_header(received, "Location")
-        redirect = exchange["status"] in REDIRECTS and location is not None
-        why = cors_check(sender, credentials, received,
-                         "the redirect response" if redirect else "the response")
-        if why and sender != origin:
-            why += " (after a redirect to another origin, a browser sends Origin: null)"
-        if why:
-            return verdict_of(report, exchange, "blocked: " + why)
-        if not redirect:
-            report["readable_headers"] = readable_headers(received, credentials)
-            report["allowed"] = True
-            return verdict_of(report, exchange, "a browser lets the page read this")
-        next_url = urllib.parse.urljoin(url, location)
-        why = redirect_refused(next_url)
-        if why:
-            return verdict_of(report, exchange, "blocked: " + why)
-        if origin_of(next_url) != origin_of(url) and sender != origin_of(url):
-            sender = "null"
-        if (exchange["status"] in (301, 302) and method == "POST") or \
-                (exchange["status"] == 303 and method not in ("GET", "HEAD")):
-            method, body = "GET", None       # as browsers turn these redirects into a GET
-            headers = [pair for pair in headers if pair[0].lower() not in BODY_HEADERS]
-        exchange["verdict"] = f"redirect passed the CORS check: a browser follows it to {next_url}"
-        url = next_url
-    return verdict_of(report, report["exchanges"][-1],
-                      f"blocked: more than {MAX_REDIRECTS} redirects")
-
-
-def ask_preflight(report, url, sender, method, headers, credentials, timeout):
-    """Send the preflight a browser would; the report if it stops there, else None."""
-    names = unsafe_header_names(headers)
-    asked = [("Origin", sender), ("Access-Control-Request-Method", method)]
-    if names:
-        asked.append(("Access-Control-Request-Headers", ",".join(names)))
-    exchange = record_exchange(report, "preflight", "OPTIONS", url,
-                               asked + [("Accept", "*/*"), ("User-Agent", USER_AGENT)],
-                               None, timeout)
-    why = preflight_check(sender, method, names, credentials, exchange["status"],
-                          exchange["response_headers"])
-    if not why:
-        exchange["verdict"] = f"preflight passed: a browser now sends the {method} request"
-        return None
-    if exchange["status"] in REDIRECTS:
-        location = get_header(exchange["response_headers"], "Location")
-        why += f" (it redirects to {location}, and a browser follows no redirect of a preflight)"
-    return verdict_of(report, exchange, f"blocked: {why}; the {method} is never sent")
-
-
-def redirect_refused(next_url):
-    """Why a browser would not follow a CORS request's redirect to next_url, or None."""
-    parts = urlsplit(next_url)
-    if parts.scheme not in ("http", "https"):
-        return f"it redirects to {next_url}, which is not http(s)"
-    if parts.username is not None or parts.password is not None:
-        return "it redirects to a URL with a user name or password, which a CORS request may not follow"
+def header_refusal(name, value):
+    if not TOKEN.fullmatch(name):
+        return "not a header name"
+    if CONTROL_OR_BREAK.search(value):
+        return "its value holds NUL, CR or LF"
+    if any(ord(char) > 0xFF for char in value):
+        return "its value has a character beyond U+00FF (not a ByteString)"
     return None
 
 
-def record_exchange(report, kind, method, url, headers, body, timeout):
-    if body is not None:
-        body = body.encode() if isinstance(body, str) else body
-        headers = headers + [("Content-Length", str(len(body)))]    # as a browser adds it
-    status, reason, received = http_exchange(method, url, headers, body, timeout)
-    exchange = {"kind": kind, "method": method, "url": url, "request_headers": headers,
-                "status": status, "reason": reason, "response_headers": received,
-                "verdict": None}
-    report["exchanges"].append(exchange)
-    return exchange
+def request_notes(request, credentials, url):
+    """What the page's request means that a reader might not expect."""
+    notes = list(request.notes)
+    if request.cookie is not None:
+        notes.append(f"Cookie stands for the cookies a browser holds for {url.host}: sent with "
+                     "credentials (--credentials, or a same-origin request), and never to "
+                     "another host")
+    for name, value in request.headers:
+        if name.lower() == "user-agent":
+            notes.append("User-Agent: the standard lets script set it, so check sends it (and it "
+                         "needs a preflight); Chromium 156 ignores it and sends its own, with no "
+                         "preflight for it; Firefox 153 sends it, with a preflight")
+        elif chromium_skips_preflight_for(name, value):
+            notes.append(f"{name}: a client hint; the standard needs a preflight for it, and so "
+                         "does Firefox 153, but Chromium 156 sends it without one")
+    return notes
 
 
-def verdict_of(report, exchange, text):
-    if "does not cover Authorization" in text:
-        text += " (Chromium, up to 156 at least, still lets * cover it; Firefox and Safari do not)"
-    exchange["verdict"] = text
-    report["verdict"] = text
+# ---------------------------------------------------------------- check: the walk
+# Fetch's main fetch, HTTP fetch and HTTP-redirect fetch, with the server's real
+# answers: same-origin requests are plain fetches; a cross-origin one gets a
+# preflight when it needs one, then the CORS check on every response, redirects
+# included. A redirect to another origin taints the Origin to null and drops
+# Authorization; cookies go only to the host they belong to.
+
+BODY_HEADERS = ("content-encoding", "content-language", "content-location", "content-type")
+
+
+class Hop(NamedTuple):
+    """One URL of the walk, and what the browser sends there."""
+    url: object                # URL
+    method: str
+    headers: list              # the page's headers still sent
+    body: Optional[bytes]
+    origin: str                # the Origin sent: the page's, or null once tainted
+    cors: bool                 # response tainting "cors": the CORS check applies
+
+
+def check(url, origin, method="GET", headers=(), credentials=False, body=None,
+          timeout=CHECK_TIMEOUT, tls=None, on_exchange=None):
+    """Ask url what a browser would, for a page on origin: the report, a dict.
+    on_exchange(report, exchange) is called as each exchange ends (to print it).
+    CannotAsk when the question cannot be put or gets no answer."""
+    page = page_origin(origin)
+    first = request_url(url)
+    request = page_request(method, list(headers), credentials, body)
+    report = {"url": str(first), "origin": page, "method": request.method,
+              "headers": request.headers, "body": body, "credentials": credentials,
+              "same_origin": first.origin == page,
+              "preflight": None if first.origin == page else preflight_reason(request.method,
+                                                                               request.headers),
+              "notes": origin_notes(origin, page) + request_notes(request, credentials, first),
+              "exchanges": [],
+              "allowed": False, "verdict": None, "failures": [], "fixes": [], "traps": [],
+              "warnings": [], "engines": [], "readable_headers": None,
+              "unreadable_headers": None, "probe": None}
+    ask = Asker(report, page, request.cookie, first.host, credentials, timeout,
+                tls or ssl.create_default_context(), on_exchange)
+    try:
+        walk(ask, Hop(first, request.method, request.headers, request.body, page,
+                      first.origin != page))
+    except CannotAsk as error:
+        report["allowed"], report["verdict"] = None, f"could not ask: {error}"
+        return report
+    try:
+        probe(ask, report)
+    except CannotAsk as error:
+        report["notes"].append(f"the request with a made-up origin got no answer: {error}")
+    report["warnings"] += answer_warnings(report)
     return report
 
 
+def page_origin(text):
+    """The page's origin as a browser serializes it (lower case, no default port)."""
+    if text == "null":
+        return text
+    try:
+        url = parse_url(text)
+    except URLError as error:
+        raise CannotAsk(f"{text!r} is not an origin: {error}")
+    if (url.scheme not in SPECIAL_PORTS or url.includes_credentials
+            or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/\\?#@]+", text)):
+        raise CannotAsk(f"{text!r} is not an origin: write scheme://host[:port], with no path "
+                        "(not even a trailing slash), or null")
+    return url.origin
+
+
+def origin_notes(given, page):
+    if given == page:
+        return []
+    return [f"the page's origin is {page}: a browser writes it so, and Access-Control-Allow-Origin "
+            "must match it exactly"]
+
+
+def request_url(text):
+    """The URL fetch() would request; CannotAsk for what fetch() refuses."""
+    try:
+        url = parse_url(text)
+    except URLError as error:
+        raise CannotAsk(f"{text!r} is not a URL a browser can parse: {error}")
+    if url.scheme not in SPECIAL_PORTS:
+        raise CannotAsk(f"{text!r} is not an http:// or https:// URL")
+    if url.includes_credentials:
+        raise CannotAsk("fetch() refuses a URL with a user name or password (a TypeError, "
+                        "nothing is sent); send credentials in a header instead")
+    return url
+
+
+class Asker:
+    """Sends the walk's requests and keeps the report: each exchange, each failure."""
+
+    def __init__(self, report, page, cookie, cookie_host, credentials, timeout, tls, on_exchange):
+        self.report, self.page, self.cookie, self.cookie_host = report, page, cookie, cookie_host
+        self.credentials, self.timeout, self.tls = credentials, timeout, tls
+        self.on_exchange = on_exchange or (lambda report, exchange: None)
+        self.first_url = report["url"]
+        self.page_space = origin_space(page)
+
+    def send(self, kind, method, url, headers, body=None, want_body=False):
+        """One exchange, recorded in the report (but for the probe)."""
+        if body is not None:
+            headers = headers + [("Content-Length", str(len(body)))]   # as a browser adds it
+        answer = http_exchange(method, url, headers, body, self.timeout, self.tls, want_body)
+        exchange = {"kind": kind, "method": method, "url": str(url), "request_headers": headers,
+                    "status": answer.status, "reason": answer.reason,
+                    "response_headers": answer.headers,
+                    "body": None if answer.body is None else answer.body.decode("utf-8", "replace"),
+                    "verdict": None}
+        self.note_local_network(url, answer.address)
+        if kind != "probe":
+            self.report["exchanges"].append(exchange)
+        return exchange
+
+    def said(self, exchange, verdict):
+        """An exchange is over: its verdict, and the report's listener hears of it."""
+        exchange["verdict"] = verdict
+        self.on_exchange(self.report, exchange)
+
+    def fail(self, exchange, failures, hop, never_sent=None):
+        """The walk stops here: every failed check, the verdict, and the fixes."""
+        report = self.report
+        note = SENT_NULL_HINT if hop.origin == "null" != self.page else ""
+        report["verdict"] = blocked(failures[0], hop.origin, never_sent, note)
+        for failure in failures:
+            text = failure_text(failure, hop.origin, note)
+            report["failures"].append({
+                "response": failure.response, "check": failure.check, "text": text,
+                "console": console_text(failure, str(hop.url), self.first_url, self.page)})
+            if AUTHORIZATION_UNDER_STAR in text:
+                self.engine("Access-Control-Allow-Headers: * and Authorization: "
+                            + AUTHORIZATION_UNDER_STAR)
+        received = exchange["response_headers"] if exchange else []
+        if hop.origin == "null" and self.credentials and failures[0].check in ACCESS_CHECKS:
+            tainted = self.page != "null"
+            add_trap(report, "null-with-credentials",
+                     why=" (the redirect took the request to another origin)" if tainted else "",
+                     instead=f" Call {hop.url} directly, so that the page's own origin arrives."
+                     if tainted else "")
+            failures = [f for f in failures if f.check not in ACCESS_CHECKS]
+        report["fixes"] += fixes_for(failures, hop, self.credentials, received,
+                                     lambda failure: failure_text(failure, hop.origin, note))
+        if exchange is not None:
+            self.said(exchange, report["verdict"])
+        return report
+
+    def engine(self, text):
+        if text not in self.report["engines"]:
+            self.report["engines"].append(text)
+
+    def cookie_for(self, url, credentials):
+        """The Cookie header a browser sends to url, if any."""
+        if self.cookie is None or not credentials or url.host != self.cookie_host:
+            return []
+        return [("Cookie", self.cookie)]
+
+    def note_local_network(self, url, address):
+        """Chrome's Local Network Access: a page calling a more private address."""
+        space = address_space(address)
+        if self.page == "null" or ADDRESS_SPACES.index(space) <= ADDRESS_SPACES.index(self.page_space):
+            return          # (a null origin's address space is its creator's: unknown here)
+        if is_secure_origin(self.page):
+            said = f"Permission was denied for this request to access the `{space}` address space."
+            how = "asks the user for permission first (Local Network Access); if they refuse"
+        else:
+            said = (f"The request client is not a secure context and the resource is in "
+                    f"more-private address space `{space}`.")
+            how = "blocks it outright: a page that is not https may not call a private address"
+        self.engine(f"Local Network Access: a page on {self.page} ({self.page_space}) calling "
+                    f"{url.host} ({space} address {address}): Chrome {how}, its console says: "
+                    f"Access to fetch at '{url}' from origin '{self.page}' has been blocked by "
+                    f"CORS policy: {said}")
+
+
+ADDRESS_SPACES = ("public", "local", "loopback")    # from the least private
+
+
+def origin_space(origin):
+    """Where a page's origin lives, as far as its name says: a name is taken as public."""
+    if origin == "null":
+        return None
+    host = parse_url(origin).host
+    if host == "localhost" or host.endswith(".localhost"):
+        return "loopback"
+    address = host_address(host)
+    return "public" if address is None else address_space(address)
+
+
+def is_secure_origin(origin):
+    return origin != "null" and is_potentially_trustworthy(parse_url(origin))
+
+
+def walk(ask, hop):
+    """Follow the fetch from hop to its end: readable, or blocked."""
+    redirects = 0
+    while True:
+        if ask.page.startswith("https:") and not is_potentially_trustworthy(hop.url):
+            return ask.fail(None, [Failure("mixed-content", "actual", {"url": str(hop.url)})], hop)
+        if hop.cors and needs_preflight(hop):
+            if preflight(ask, hop) is not None:
+                return ask.report
+        exchange = actual_request(ask, hop)
+        received = exchange["response_headers"]
+        location = get_header(received, "Location")
+        redirect = exchange["status"] in REDIRECTS and location is not None
+        if hop.cors:
+            failures = cors_failures(hop.origin, ask.credentials, received,
+                                     "redirect" if redirect else "actual")
+            if failures:
+                ask.fail(exchange, failures, hop)
+                return finish_blocked(ask, hop, exchange, redirect)
+        if not redirect:
+            return readable(ask, hop, exchange)
+        next_hop, failure = follow(ask, hop, exchange, location, redirects)
+        if failure:
+            return ask.fail(exchange, [failure], hop)
+        hop, redirects = next_hop, redirects + 1
+
+
+def needs_preflight(hop):
+    return hop.method not in SAFELISTED_METHODS or bool(unsafe_header_names(hop.headers))
+
+
+def preflight(ask, hop):
+    """The CORS-preflight fetch: None if it passes, else the report, blocked."""
+    names = unsafe_header_names(hop.headers)
+    headers = [("Origin", hop.origin), ("Access-Control-Request-Method", hop.method)]
+    if names:
+        headers.append(("Access-Control-Request-Headers", ",".join(names)))
+    headers += BROWSER_HEADERS
+    exchange = ask.send("preflight", "OPTIONS", hop.url, headers, want_body=True)
+    failures = preflight_failures(hop.origin, hop.method, names, ask.credentials,
+                                  exchange["status"], exchange["response_headers"])
+    if not failures:
+        ask.said(exchange, PREFLIGHT_PASSED.format(method=hop.method))
+        return None
+    ask.fail(exchange, failures, hop, never_sent=hop.method)
+    origin_trap(ask.report, exchange, hop.origin)
+    ask.report["fixes"] += unseen_fixes(hop, ask.credentials, False,
+                                        f"a browser has not sent the {hop.method} yet: once the "
+                                        "preflight passes, its response needs this too")
+    if exchange["status"] in (401, 403, 407):
+        add_trap(ask.report, "auth-before-cors", status=exchange["status"])
+    if failures[0].check == "preflight-redirect":
+        add_trap(ask.report, "redirect", **redirect_trap(hop.url, failures[0].values["location"]))
+    return ask.report
+
+
+BROWSER_HEADERS = [("Accept", "*/*"), ("Sec-Fetch-Mode", "cors"), ("Sec-Fetch-Dest", "empty"),
+                   ("User-Agent", USER_AGENT)]
+
+
+def actual_request(ask, hop):
+    """The request itself, with what the browser adds."""
+    same_origin = not hop.cors
+    headers = []
+    if hop.cors or hop.method not in ("GET", "HEAD"):
+        headers.append(("Origin", hop.origin))
+    headers += hop.headers
+    headers += ask.cookie_for(hop.url, ask.credentials or same_origin)
+    headers += [pair for pair in BROWSER_HEADERS if not has_header(headers, pair[0])]
+    return ask.send("request", hop.method, hop.url, headers, hop.body, want_body=True)
+
+
+def readable(ask, hop, exchange):
+    """The end of the walk: the page reads the response."""
+    report = ask.report
+    received = exchange["response_headers"]
+    if hop.cors:
+        report["readable_headers"] = readable_headers(received, ask.credentials)
+        report["unreadable_headers"] = unreadable_headers(received, ask.credentials)
+        if report["unreadable_headers"]:
+            report["fixes"].append(expose_fix(received, report["unreadable_headers"]))
+    else:        # a same-origin response: script reads every header but Set-Cookie
+        report["readable_headers"] = readable_headers(
+            received + [("Access-Control-Expose-Headers", "*")], False)
+        report["unreadable_headers"] = []
+    report["allowed"] = True
+    report["verdict"] = READABLE if hop.cors else SAME_ORIGIN
+    ask.said(exchange, report["verdict"])
+    return report
+
+
+def origin_trap(report, exchange, origin):
+    """An answer with no Allow-Origin whose body says the origin was refused."""
+    body = (exchange["body"] or "").lower()
+    if report["failures"][0]["check"] == "no-allow-origin" and "origin" in body:
+        add_trap(report, "origin-refused", origin=origin)
+
+
+def finish_blocked(ask, hop, exchange, redirect):
+    """Once the CORS check failed: the trap it shows, and what the responses a
+    browser has not reached yet will need."""
+    report = ask.report
+    received = exchange["response_headers"]
+    origin_trap(report, exchange, hop.origin)
+    if redirect:
+        location = get_header(received, "Location")
+        add_trap(report, "redirect", **redirect_trap(hop.url, location))
+        after, failure = redirect_hop(ask.page, hop, exchange["status"], location, 0)
+        if after is not None:
+            report["fixes"] += unseen_fixes(after, ask.credentials, True,
+                                            f"once the redirect passes, a browser asks {after.url}; "
+                                            "its answer needs this too")
+        return report
+    if exchange["status"] >= 400 and not header_values(received, "Access-Control-Allow-Origin"):
+        add_trap(report, "error-without-cors", status=exchange["status"])
+    report["unreadable_headers"] = unreadable_headers(received, ask.credentials)
+    if report["unreadable_headers"]:
+        report["fixes"].append(expose_fix(received, report["unreadable_headers"]))
+    return report
+
+
+def follow(ask, hop, exchange, location, redirects):
+    """Fetch's HTTP-redirect fetch: the next hop, or the failure that stops it."""
+    after, failure = redirect_hop(ask.page, hop, exchange["status"], location, redirects)
+    if failure:
+        return None, failure
+    if has_header(hop.headers, "Authorization") and not has_header(after.headers, "Authorization"):
+        ask.report["notes"].append(f"Authorization dropped at the redirect to {after.url.origin}: "
+                                   "a browser never carries it to another origin")
+    followed = REDIRECT_FOLLOWED if hop.cors else SAME_ORIGIN_REDIRECT
+    ask.said(exchange, followed.format(location=after.url))
+    return after, None
+
+
+def has_header(headers, name):
+    return any(key.lower() == name.lower() for key, _ in headers)
+
+
+def redirect_hop(page, hop, status, location, redirects):
+    """Where a redirect takes the fetch, as (Hop, None), or (None, the Failure)."""
+    try:
+        url = location_url(location, hop.url)
+    except URLError as error:
+        return None, Failure("redirect-unparsable", "redirect", {"location": location, "why": error})
+    if url.scheme not in SPECIAL_PORTS:
+        return None, Failure("redirect-scheme", "redirect", {"location": str(url)})
+    if redirects == MAX_REDIRECTS:
+        return None, Failure("too-many-redirects", "redirect", {})
+    if url.includes_credentials and (hop.cors or url.origin != page):
+        return None, Failure("redirect-credentials", "redirect", {"location": str(url)})
+    method, body, headers = hop.method, hop.body, hop.headers
+    if (status == 303 and method not in ("GET", "HEAD")) or (status in (301, 302) and method == "POST"):
+        method, body = "GET", None            # as browsers turn these redirects into a GET
+        headers = [pair for pair in headers if pair[0].lower() not in BODY_HEADERS]
+    origin, cors = hop.origin, hop.cors or url.origin != page
+    if url.origin != hop.url.origin:
+        headers = [pair for pair in headers if pair[0].lower() != "authorization"]
+        if hop.url.origin != page:
+            origin = "null"                   # the tainted origin flag
+    return Hop(url, method, headers, body, origin, cors), None
+
+
+# ---------------------------------------------------------------- check: what to change
+# For each failed check, the header(s) to set or remove, on which response, with
+# the value this request needs: made to be applied literally. Values that several
+# fixes touch (the method and header lists) are computed once, whole, so that
+# applying every fix gives one consistent set of headers.
+
+TRAPS = {
+    "auth-before-cors": (
+        "Authentication answered the preflight ({status}) before CORS ran. A preflight never "
+        "carries credentials (no cookie, no Authorization): let OPTIONS requests through "
+        "before authentication, or put the CORS layer in front of it."),
+    "error-without-cors": (
+        "An error response ({status}) without CORS headers: the page sees only a CORS error, "
+        "which hides the real one. Send the CORS headers on error responses too."),
+    "origin-refused": (
+        "The server says it refused the origin: the list it checks must hold {origin} exactly "
+        "as a browser writes it (scheme, host, port; no trailing slash, no path)."),
+    "null-with-credentials": (
+        "The browser sends Origin: null here{why}, and with credentials only "
+        "Access-Control-Allow-Origin: null would pass, which any site can send (from a "
+        "sandboxed iframe): no header makes this safe.{instead}"),
+    "redirect": (
+        "A redirect in front of the API ({what}): every response of the chain needs CORS "
+        "headers, a preflight may not be redirected, and a redirect to another origin makes "
+        "the browser send Origin: null. Call {target} directly."),
+}
+
+
+def add_trap(report, trap, **values):
+    report["traps"].append({"trap": trap, "text": TRAPS[trap].format(**values)})
+
+
+def redirect_trap(url, location):
+    """What kind of redirect stands in front of the API, and where to call instead."""
+    try:
+        target = location_url(location, url)
+    except URLError:
+        return {"what": f"to {location}", "target": "the final URL"}
+    if url.scheme == "http" and target.scheme == "https" and url.host == target.host:
+        what = "http to https"
+    elif target.origin == url.origin and target.path.rstrip("/") == url.path.rstrip("/"):
+        what = "a trailing slash"
+    else:
+        what = f"to {target}"
+    return {"what": what, "target": str(target)}
+
+
+def fix(response, why, set_=None, remove=(), status=None):
+    entry = {"response": response, "set": dict(set_ or {}), "remove": list(remove)}
+    if status is not None:
+        entry["status"] = status
+    entry["why"] = why
+    return entry
+
+
+def allow_origin_value(origin, credentials):
+    """The Access-Control-Allow-Origin that lets this request through, or None when
+    the only one would be the dangerous null-with-credentials."""
+    if origin != "null":
+        return origin
+    return None if credentials else "*"
+
+
+def merged(existing, needed, same=str):
+    """A list header's tokens, plus the needed items it lacks; same(item) is what
+    two items must share to be one (methods: their exact text; names: lower case)."""
+    items = list(dict.fromkeys(existing))
+    for item in needed:
+        if same(item) not in {same(other) for other in items}:
+            items.append(item)
+    return ", ".join(items)
+
+
+def fixes_for(failures, hop, credentials, received, why):
+    """The fixes for the failures of one response; why(failure) says why."""
+    names = unsafe_header_names(hop.headers)
+    allowed = tokens_of(received, "Access-Control-Allow-Headers")
+    fixes = []
+    for failure in failures:
+        check, response = failure.check, failure.response
+        if check in ("no-allow-origin", "several-allow-origins", "star-with-credentials",
+                     "origin-mismatch"):
+            value = allow_origin_value(hop.origin, credentials)
+            if value is not None:
+                fixes.append(fix(response, why(failure), {"Access-Control-Allow-Origin": value}))
+        elif check in ("credentials-missing", "credentials-not-true"):
+            fixes.append(fix(response, why(failure), {"Access-Control-Allow-Credentials": "true"}))
+        elif check == "preflight-redirect":
+            fixes.append(fix(response, why(failure), remove=["Location"], status=204))
+        elif check == "preflight-status":
+            fixes.append(fix(response, why(failure), status=204))
+        elif check in ("methods-unparsable", "method-not-allowed"):
+            value = merged(tokens_of(received, "Access-Control-Allow-Methods"), [hop.method])
+            fixes.append(fix(response, why(failure), {"Access-Control-Allow-Methods": value}))
+        elif check in ("headers-unparsable", "header-not-allowed"):
+            refused = refused_header_names(names, allowed, credentials)
+            value = merged(allowed, refused, str.lower)
+            fixes.append(fix(response, why(failure), {"Access-Control-Allow-Headers": value}))
+        elif check == "redirect-credentials":
+            url = parse_url(failure.values["location"])
+            fixes.append(fix(response, why(failure),
+                             {"Location": str(url._replace(username="", password=""))}))
+    return unique(fixes)
+
+
+def unique(fixes):
+    seen, kept = set(), []
+    for entry in fixes:
+        key = json.dumps({k: v for k, v in entry.items() if k != "why"}, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            kept.append(entry)
+    return kept
+
+
+def unseen_fixes(hop, credentials, with_preflight, why):
+    """What the responses a browser has not asked for yet will need: the hop's
+    preflight (if it needs one and with_preflight) and its actual response."""
+    value = allow_origin_value(hop.origin, credentials)
+    if value is None or not hop.cors:
+        return []
+    needs = {"Access-Control-Allow-Origin": value}
+    if credentials:
+        needs["Access-Control-Allow-Credentials"] = "true"
+    fixes = []
+    if with_preflight and needs_preflight(hop):
+        preflight_needs = dict(needs)
+        if hop.method not in SAFELISTED_METHODS:
+            preflight_needs["Access-Control-Allow-Methods"] = hop.method
+        names = unsafe_header_names(hop.headers)
+        if names:
+            preflight_needs["Access-Control-Allow-Headers"] = ", ".join(names)
+        fixes.append(fix("preflight", why, preflight_needs))
+    fixes.append(fix("actual", why, needs))
+    return fixes
+
+
+EXPOSE_WHY = "script cannot read these headers that arrived: "
+
+
+def expose_fix(received, unreadable):
+    exposed = tokens_of(received, "Access-Control-Expose-Headers")
+    value = merged([name for name in exposed if name != "*"], unreadable, str.lower)
+    return fix("actual", EXPOSE_WHY + ", ".join(unreadable)
+               + "; expose the ones the page reads (each one you leave out stays unreadable)",
+               {"Access-Control-Expose-Headers": value})
+
+
+# ---------------------------------------------------------------- check: the same fix, in a framework
+# The configuration that sends those headers, in the option names of the server
+# people actually run, with the order that matters. Each was tried against a real
+# install (Express 5 + cors 2.8, Starlette 1.10, Flask 3.1 + flask-cors 6.0,
+# Django 5.2 + django-cors-headers 4.9) with check and Chromium 156; Spring,
+# ASP.NET Core and nginx are written from their documentation.
+
+FRAMEWORKS = ("express", "fastapi", "flask", "django", "spring", "aspnet", "nginx")
+
+
+class Needs(NamedTuple):
+    """What the server's CORS configuration must allow for this request."""
+    origin: Optional[str]      # None: no safe Allow-Origin exists (null with credentials)
+    credentials: bool
+    methods: list              # methods beyond GET, HEAD and POST
+    headers: list              # request header names that need allowing
+    expose: list               # response headers to expose
+    errors: bool               # an error response came without CORS headers
+
+
+def needs_of(report):
+    """The Needs of a report: its request, and the Origin its fixes answer."""
+    origin = report["origin"]
+    for entry in report["fixes"]:
+        origin = entry["set"].get("Access-Control-Allow-Origin", origin)
+    method = report["method"]
+    errors = any(trap["trap"] == "error-without-cors" for trap in report["traps"])
+    return Needs(allow_origin_value(origin, report["credentials"]) if origin != "*" else "*",
+                 report["credentials"], [] if method in SAFELISTED_METHODS else [method],
+                 unsafe_header_names(report["headers"]), report["unreadable_headers"] or [], errors)
+
+
+def js_list(items):
+    return "[" + ", ".join(js_string(item) for item in items) + "]"
+
+
+def py_list(items):
+    return "[" + ", ".join(json.dumps(item) for item in items) + "]"
+
+
+def express_config(needs):
+    options = [f"origin: {js_string(needs.origin)},"]
+    if needs.credentials:
+        options.append("credentials: true,")
+    if needs.methods:
+        options.append(f"methods: {js_list(['GET', 'HEAD', 'POST', *needs.methods])},")
+    if needs.headers:
+        options.append(f"allowedHeaders: {js_list(needs.headers)},")
+    if needs.expose:
+        options.append(f"exposedHeaders: {js_list(needs.expose)},")
+    lines = ["// npm install cors", "const cors = require('cors');",
+             "app.use(cors({", *(f"  {option}" for option in options), "}));",
+             "// Before any other middleware and route: it answers every preflight (OPTIONS)",
+             "// itself with 204, before authentication can refuse it, and its headers stay on",
+             "// error responses that Express's error handler sends."]
+    return lines
+
+
+def fastapi_config(needs):
+    arguments = [f"allow_origins=[{json.dumps(needs.origin)}],"]
+    if needs.credentials:
+        arguments.append("allow_credentials=True,")
+    if needs.methods:
+        arguments.append(f"allow_methods={py_list(['GET', 'HEAD', 'POST', *needs.methods])},")
+    if needs.headers:
+        arguments.append(f"allow_headers={py_list(needs.headers)},")
+    if needs.expose:
+        arguments.append(f"expose_headers={py_list(needs.expose)},")
+    lines = ["from starlette.middleware.cors import CORSMiddleware   # FastAPI: fastapi.middleware.cors"]
+    if needs.errors:       # seen: Starlette 1.10 turns an exception into a 500 outside add_middleware
+        return lines + ["app = CORSMiddleware(", "    app,", *(f"    {a}" for a in arguments), ")",
+                        "# Wrapped around the whole app, so that the 500 of an unhandled",
+                        "# exception carries the headers too (with add_middleware it does not:",
+                        "# Starlette answers it outside every middleware). Serve this app."]
+    return lines + ["app.add_middleware(", "    CORSMiddleware,", *(f"    {a}" for a in arguments), ")",
+                    "# Add it last: the last middleware added is the outermost, so CORS answers",
+                    "# preflights before any authentication middleware sees them."]
+
+
+def flask_config(needs):
+    arguments = [f"origins=[{json.dumps(needs.origin)}]"]
+    if needs.credentials:
+        arguments.append("supports_credentials=True")
+    if needs.methods:
+        arguments.append(f"methods={py_list(['GET', 'HEAD', 'POST', 'OPTIONS', *needs.methods])}")
+    if needs.headers:
+        arguments.append(f"allow_headers={py_list(needs.headers)}")
+    if needs.expose:
+        arguments.append(f"expose_headers={py_list(needs.expose)}")
+    return ["# pip install flask-cors", "from flask_cors import CORS",
+            "CORS(app, " + ", ".join(arguments) + ")",
+            "# flask-cors answers OPTIONS itself and adds its headers after each request,",
+            "# error responses included. Authentication in a before_request hook runs first:",
+            "# let OPTIONS through there (if request.method == 'OPTIONS': return)."]
+
+
+def django_config(needs):
+    lines = ["# pip install django-cors-headers; in settings.py:",
+             'INSTALLED_APPS += ["corsheaders"]',
+             'MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")   # first: before',
+             "#   CommonMiddleware (its trailing-slash redirects) and any authentication",
+             f"CORS_ALLOWED_ORIGINS = [{json.dumps(needs.origin)}]"]
+    if needs.credentials:
+        lines.append("CORS_ALLOW_CREDENTIALS = True")
+    if needs.methods:
+        lines += ["from corsheaders.defaults import default_methods",
+                  f"CORS_ALLOW_METHODS = (*default_methods, {', '.join(map(json.dumps, needs.methods))})"]
+    if needs.headers:
+        lines += ["from corsheaders.defaults import default_headers",
+                  f"CORS_ALLOW_HEADERS = (*default_headers, {', '.join(map(json.dumps, needs.headers))})"]
+    if needs.expose:
+        lines.append(f"CORS_EXPOSE_HEADERS = {py_list(needs.expose)}")
+    return lines
+
+
+def java_list(items):
+    return "List.of(" + ", ".join(json.dumps(item) for item in items) + ")"
+
+
+def spring_config(needs):
+    lines = ["// Spring: one CorsConfigurationSource bean; Spring Security's http.cors(...) uses it",
+             "// and its CorsFilter runs before authentication, so preflights get through.",
+             "@Bean", "UrlBasedCorsConfigurationSource corsConfigurationSource() {",
+             "    CorsConfiguration config = new CorsConfiguration();",
+             f"    config.setAllowedOrigins({java_list([needs.origin])});",
+             f"    config.setAllowedMethods({java_list(['GET', 'HEAD', 'POST', *needs.methods])});"]
+    if needs.headers:
+        lines.append(f"    config.setAllowedHeaders({java_list(needs.headers)});")
+    if needs.expose:
+        lines.append(f"    config.setExposedHeaders({java_list(needs.expose)});")
+    if needs.credentials:
+        lines.append("    config.setAllowCredentials(true);")
+    lines += ["    UrlBasedCorsConfigurationSource source = new UrlBasedCorsConfigurationSource();",
+              '    source.registerCorsConfiguration("/**", config);', "    return source;", "}",
+              "// with Spring Security: http.cors(Customizer.withDefaults())"]
+    return lines
+
+
+def aspnet_config(needs):
+    calls = [f"policy.WithOrigins({json.dumps(needs.origin)})"]
+    if needs.methods:
+        calls.append("WithMethods(" + ", ".join(map(json.dumps, ["GET", "HEAD", "POST", *needs.methods])) + ")")
+    if needs.headers:
+        calls.append("WithHeaders(" + ", ".join(map(json.dumps, needs.headers)) + ")")
+    if needs.expose:
+        calls.append("WithExposedHeaders(" + ", ".join(map(json.dumps, needs.expose)) + ")")
+    if needs.credentials:
+        calls.append("AllowCredentials()")
+    return ['builder.Services.AddCors(options => options.AddPolicy("page", policy =>',
+            "    " + "\n          .".join(calls) + "));",
+            "// ...",
+            "app.UseRouting();",
+            'app.UseCors("page");        // after UseRouting, before UseAuthentication and',
+            "app.UseAuthentication();    // UseAuthorization, so preflights are answered first",
+            "app.UseAuthorization();"]
+
+
+def nginx_config(needs):
+    preflight = [f'add_header Access-Control-Allow-Origin "{needs.origin}" always;']
+    if needs.credentials:
+        preflight.append('add_header Access-Control-Allow-Credentials "true" always;')
+    actual = list(preflight)
+    if needs.methods:
+        preflight.append(f'add_header Access-Control-Allow-Methods "{", ".join(needs.methods)}" always;')
+    if needs.headers:
+        preflight.append(f'add_header Access-Control-Allow-Headers "{", ".join(needs.headers)}" always;')
+    preflight.append("add_header Vary Origin always;")
+    if needs.expose:
+        actual.append(f'add_header Access-Control-Expose-Headers "{", ".join(needs.expose)}" always;')
+    actual.append("add_header Vary Origin always;")
+    return (["location /api/ {   # your API's location",
+             "    if ($request_method = OPTIONS) {   # answer preflights here, before the app",
+             *(f"        {line}" for line in preflight),
+             "        return 204;", "    }",
+             *(f"    {line}" for line in actual),
+             "    proxy_hide_header Access-Control-Allow-Origin;   # or the app's copy makes two",
+             "    proxy_pass http://your_app;", "}",
+             "# 'always' adds them to 4xx and 5xx answers too; an add_header inside a block",
+             "# replaces every add_header inherited from outside it."])
+
+
+FRAMEWORK_CONFIGS = {"express": express_config, "fastapi": fastapi_config, "flask": flask_config,
+                     "django": django_config, "spring": spring_config, "aspnet": aspnet_config,
+                     "nginx": nginx_config}
+
+
+def framework_config(name, report):
+    """The configuration that makes the fixes, as lines; None when nothing is to change
+    or no safe configuration exists."""
+    if not report["fixes"]:
+        return None
+    needs = needs_of(report)
+    if needs.origin is None:
+        return None
+    return FRAMEWORK_CONFIGS[name](needs)
+
+
+# ---------------------------------------------------------------- check: dangerous set-ups
+# A server that trusts whoever asks is readable from every site. check asks once
+# more with a made-up origin (one extra request, said in the output), and looks
+# at what the answers it already has say.
+
+MADE_UP_ORIGIN = "https://made-up-origin.invalid"
+WARNINGS = {
+    "reflects": ("the server reflects any origin: asked with Origin: {made_up}, it answered "
+                 "Access-Control-Allow-Origin: {made_up}. Every site can read these responses"),
+    "reflects-end": ".",
+    "reflects-credentials": (" and, with Access-Control-Allow-Credentials: true, read them with the "
+                             "visitor's cookies: any page a logged-in user opens can read their "
+                             "data here. Allow a fixed list of origins instead"),
+    "null": ("the server answers Access-Control-Allow-Origin: null, and any site can make a "
+             "request with Origin: null (a sandboxed iframe, a redirect), so this trusts every "
+             "site{credentials}."),
+    "null-credentials": ", with the visitor's cookies",
+    "private-network": ("the server answers Access-Control-Allow-Private-Network: true to a "
+                        "made-up origin: any public site may reach this private-network server "
+                        "through its visitors' browsers."),
+    "vary": ("the response names one origin in Access-Control-Allow-Origin but has no Vary: "
+             "Origin: a shared cache may hand it to a page on another origin (send Vary: Origin)."),
+}
+
+
+def probe(ask, report):
+    """Ask the first cross-origin URL once more, as a page on a made-up origin would
+    (as a preflight, unless the request is a GET or HEAD): a warning if it is trusted."""
+    asked = [exchange for exchange in report["exchanges"] if has_origin(exchange)]
+    if not asked:
+        return
+    url = parse_url(asked[0]["url"])
+    method = report["method"]
+    names = unsafe_header_names(report["headers"])
+    if asked[0]["kind"] == "preflight" or method not in ("GET", "HEAD"):
+        headers = [("Origin", MADE_UP_ORIGIN), ("Access-Control-Request-Method", method)]
+        if names:
+            headers.append(("Access-Control-Request-Headers", ",".join(names)))
+        headers += [("Access-Control-Request-Private-Network", "true"), *BROWSER_HEADERS]
+        exchange = ask.send("probe", "OPTIONS", url, headers)
+    else:
+        kept = [pair for pair in report["headers"] if pair[0].lower() != "authorization"]
+        exchange = ask.send("probe", method, url, [("Origin", MADE_UP_ORIGIN), *kept, *BROWSER_HEADERS])
+    received = exchange["response_headers"]
+    allow_origin = get_header(received, "Access-Control-Allow-Origin")
+    if allow_origin == MADE_UP_ORIGIN:
+        warning = WARNINGS["reflects"].format(made_up=MADE_UP_ORIGIN)
+        if get_header(received, "Access-Control-Allow-Credentials") == "true":
+            warning += WARNINGS["reflects-credentials"]
+        report["warnings"].append(warning + WARNINGS["reflects-end"])
+    if get_header(received, "Access-Control-Allow-Private-Network") == "true":
+        report["warnings"].append(WARNINGS["private-network"])
+    report["probe"] = exchange
+    ask.said(exchange, PROBE_SAID[allow_origin == MADE_UP_ORIGIN].format(value=allow_origin or "none"))
+
+
+PROBE_SAID = {True: "the made-up origin is trusted: Access-Control-Allow-Origin: {value}",
+              False: "the made-up origin is not trusted: Access-Control-Allow-Origin: {value}"}
+
+
+def has_origin(exchange):
+    return any(name == "Origin" for name, _ in exchange["request_headers"]) and \
+        exchange["kind"] in ("preflight", "request")
+
+
+def answer_warnings(report):
+    """Warnings from the answers already in the report."""
+    warnings = []
+    for exchange in report["exchanges"]:
+        received = exchange["response_headers"]
+        allow_origin = get_header(received, "Access-Control-Allow-Origin")
+        credentials = get_header(received, "Access-Control-Allow-Credentials") == "true"
+        if allow_origin == "null":
+            warnings.append(WARNINGS["null"].format(
+                credentials=WARNINGS["null-credentials"] if credentials else ""))
+        vary = [item.lower() for item in list_items(get_header(received, "Vary"))]
+        if (allow_origin not in (None, "*", "null") and "origin" not in vary and "*" not in vary
+                and exchange["kind"] == "request"):
+            warnings.append(WARNINGS["vary"])
+    return list(dict.fromkeys(warnings))
+
+
+# ---------------------------------------------------------------- check: the report
+# The terminal shows each exchange as it ends, then the verdict, every failed
+# check with Chrome's words, the traps, what to change, and the warnings. Text
+# that came from the server is shown with its control characters escaped, so
+# no server can clear the screen, retitle the window or hide the verdict.
+
 SHOWN_RESPONSE_HEADERS = ("vary", "location")
+HIDDEN_REQUEST_HEADERS = frozenset(name.lower() for name, _ in BROWSER_HEADERS)
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def shown(text):
+    """Server text made safe for a terminal: controls (C0, DEL, C1) and invisible
+    or reordering characters escaped as \\xNN or \\uNNNN."""
+    return UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                           else f"\\u{ord(m.group()):04x}", text)
 
 
 def js_string(text):
@@ -1128,52 +2538,147 @@ def fetch_call(report):
     return f"fetch({js_string(report['url'])}{init})"
 
 
-def check_text(report):
-    """The report as the terminal shows it: each exchange, then the verdict."""
+def opening_lines(report):
     lines = [f"{fetch_call(report)} from a page on {report['origin']}"]
     lines += [f"  note: {note}" for note in report["notes"]]
-    lines.append(f"A preflight first: {report['preflight']}." if report["preflight"]
-                 else "No preflight: a safelisted method, and only safelisted headers.")
-    for exchange in report["exchanges"]:
-        parts = urlsplit(exchange["url"])
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        lines += ["", f"> {exchange['method']} {target} HTTP/1.1", f"> Host: {parts.netloc}"]
-        lines += [f"> {name}: {value}" for name, value in exchange["request_headers"]
-                  if name not in ("User-Agent", "Accept")]
-        lines.append(f"< HTTP/1.1 {exchange['status']} {exchange['reason']}")
-        shown = [(name, value) for name, value in exchange["response_headers"]
-                 if name.lower().startswith("access-control-") or name.lower() in SHOWN_RESPONSE_HEADERS]
-        lines += [f"< {name}: {value}" for name, value in shown]
-        if not any(name.lower().startswith("access-control-") for name, _ in shown):
-            lines.append("< (no Access-Control-* header)")
-        if exchange is not report["exchanges"][-1] and exchange["verdict"]:
-            lines.append(f"  {exchange['verdict']}")
-    lines += ["", report["verdict"]]
+    if report["same_origin"]:
+        lines.append("Same origin: a plain fetch, with no CORS (no preflight, no CORS check).")
+    elif report["preflight"]:
+        lines.append(f"A preflight first: {report['preflight']}.")
+    else:
+        lines.append("No preflight: a safelisted method, and only safelisted headers.")
+    return lines
+
+
+def exchange_lines(exchange):
+    url = parse_url(exchange["url"])
+    label = {"probe": "  (the made-up origin, asked once more)"}.get(exchange["kind"])
+    lines = [""] + ([label] if label else [])
+    lines += [f"> {exchange['method']} {url.target} HTTP/1.1", f"> Host: {url.netloc}"]
+    lines += [f"> {name}: {value}" for name, value in exchange["request_headers"]
+              if name.lower() not in HIDDEN_REQUEST_HEADERS]
+    lines.append(f"< HTTP/1.1 {exchange['status']} {exchange['reason']}")
+    cors = [(name, value) for name, value in exchange["response_headers"]
+            if name.lower().startswith("access-control-")]
+    other = [(name, value) for name, value in exchange["response_headers"]
+             if name.lower() in SHOWN_RESPONSE_HEADERS]
+    lines += [f"< {name}: {value}" for name, value in cors + other]
+    if not cors:
+        lines.append("< (no Access-Control-* header)")
+    if exchange["body"] and not 200 <= exchange["status"] <= 299:
+        lines.append(f"< body: {exchange['body'].strip()}")
+    if exchange["verdict"]:
+        lines.append(f"  {exchange['verdict']}")
+    return lines
+
+
+FIX_PLACES = {"preflight": "on the preflight response (OPTIONS)",
+              "actual": "on the actual response", "redirect": "on the redirect response"}
+
+
+def fix_lines(fixes):
+    """The fixes, grouped by the response they change: its status, what goes, what is set."""
+    lines = []
+    for place in ("preflight", "redirect", "actual"):
+        entries = [entry for entry in fixes if entry["response"] == place]
+        if not entries:
+            continue
+        items = [f"answer with status {entry['status']} (any 2xx will do)"
+                 for entry in entries if "status" in entry]
+        items += [f"remove {name}" for entry in entries for name in entry["remove"]]
+        items += [f"{name}: {value}" for entry in entries for name, value in entry["set"].items()]
+        lines.append(f"  {FIX_PLACES[place]}:")
+        lines += [f"    {item}" for item in dict.fromkeys(items)]
+    return lines
+
+
+def closing_lines(report, framework=None):
+    lines = ["", report["verdict"]]
+    failures = report["failures"]
+    if failures:
+        lines += ["", "Every check that fails, in the order Chrome reports them (it shows the "
+                      "first; fix it and it shows the next):"]
+        for number, failure in enumerate(failures, 1):
+            lines += [f"  {number}. {failure['text']}",
+                      f"     Chrome: {failure['console']}"]
+    lines += [f"Trap: {trap['text']}" for trap in report["traps"]]
     if report["readable_headers"] is not None:
-        lines.append("script can read the headers: " + (", ".join(report["readable_headers"]) or "none"))
-    return "\n".join(lines)
+        lines.append("script can read the headers: " + (", ".join(report["readable_headers"])
+                                                         or "none"))
+    if report["unreadable_headers"]:
+        lines.append("arrived, but script cannot read: "
+                     + ", ".join(report["unreadable_headers"]))
+    exposing = [entry for entry in report["fixes"] if entry["why"].startswith(EXPOSE_WHY)]
+    fixes = [entry for entry in report["fixes"] if entry not in exposing]
+    if fixes:
+        lines += ["", "What to change:"] + fix_lines(fixes)
+    elif failures:
+        lines += ["", "What to change: no response header can fix this; see above."]
+    if exposing:
+        lines += ["", "To let script read those headers too:"] + fix_lines(exposing)
+    if framework:
+        config = framework_config(framework, report)
+        lines += ["", f"In {framework}:" if config else f"In {framework}: nothing to configure."]
+        lines += [f"  {line}" for line in config or []]
+    lines += [f"Warning: {warning}" for warning in report["warnings"]]
+    lines += [f"Engines: {text}" for text in report["engines"]]
+    return lines
 
 
-def check_json(report):
+def check_json(report, framework=None):
     """The report as one JSON object; header lists stay lists of [name, value]."""
+    if framework:
+        report = {**report, "framework": {"name": framework,
+                                          "config": framework_config(framework, report)}}
     return json.dumps(report, indent=2)
 
 
+# ---------------------------------------------------------------- check: the command line
+
+CHECK_USAGE = """python cors_demo.py check URL --origin ORIGIN [--method M] [--header NAME:VALUE]...
+             [--credentials] [--body DATA] [--timeout S] [--json] [--framework NAME]
+             [--cacert FILE | --insecure]"""
+CHECK_HELP = """\
+Why is my request blocked, and what do I change? Does what a browser does for
+fetch(URL, {mode: 'cors', ...}) from a page on ORIGIN, by the Fetch standard:
+the preflight if one is needed (never with cookies), its checks, the request,
+the CORS check, redirects, and which response headers script can read. It
+prints each exchange as it happens, every failed check with the message
+Chrome's console shows, the headers to change, and dangerous set-ups (it asks
+once more with a made-up origin to see whether the server trusts anyone)."""
+CHECK_EPILOG = """\
+exit status: 0 a browser lets the page read the response, 1 blocked, 2 could not ask"""
+
+
+class CheckArgumentParser(argparse.ArgumentParser):
+    def error(self, message):
+        raise CannotAsk(f"{message} (python cors_demo.py check --help)")
+
+
 def parse_check_args(argv):
-    parser = argparse.ArgumentParser(
-        prog="cors_demo.py check", add_help=False,
-        usage="python cors_demo.py check URL --origin ORIGIN [--method M] "
-              "[--header NAME:VALUE]... [--credentials] [--body DATA] [--timeout S] [--json]")
-    parser.add_argument("-h", "--help", action=PrintHelp)
-    parser.add_argument("url")
-    parser.add_argument("--origin", required=True)
-    parser.add_argument("--method", default="GET")
+    parser = CheckArgumentParser(prog="python cors_demo.py check", usage=CHECK_USAGE,
+                                 description=CHECK_HELP, epilog=CHECK_EPILOG,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("url", help="an http:// or https:// URL")
+    parser.add_argument("--origin", required=True,
+                        help="the page's origin, as scheme://host[:port] (or null)")
+    parser.add_argument("--method", default="GET", metavar="M", help="the fetch's method (default GET)")
     parser.add_argument("--header", action="append", default=[], type=header_argument,
-                        dest="headers")
-    parser.add_argument("--credentials", action="store_true")
-    parser.add_argument("--body")
-    parser.add_argument("--timeout", type=float, default=CHECK_TIMEOUT)
-    parser.add_argument("--json", action="store_true")
+                        dest="headers", metavar="NAME:VALUE",
+                        help="a request header the page sets; repeat for more. Headers a page "
+                             "cannot set are dropped; Cookie stands for the browser's cookies")
+    parser.add_argument("--credentials", action="store_true", help="credentials: 'include'")
+    parser.add_argument("--body", metavar="DATA", help="a body (a string, as fetch() sends it)")
+    parser.add_argument("--timeout", type=timeout_seconds, default=CHECK_TIMEOUT, metavar="S",
+                        help=f"seconds each exchange may take, all of it (default {CHECK_TIMEOUT:g})")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    parser.add_argument("--framework", choices=FRAMEWORKS, metavar="NAME",
+                        help="also the configuration that makes the fix, in: " + ", ".join(FRAMEWORKS))
+    trust = parser.add_mutually_exclusive_group()
+    trust.add_argument("--cacert", metavar="FILE",
+                       help="also trust the CA certificates in FILE (a local https API)")
+    trust.add_argument("--insecure", action="store_true",
+                       help="do not verify the certificate (a browser would)")
     return parser.parse_args(argv)
 
 
@@ -1184,20 +2689,102 @@ def header_argument(text):
     return name.strip(), value.strip(" \t")
 
 
-def check_main(argv):
-    """Exit status: 0 a browser lets the page read it, 1 blocked, 2 could not ask."""
-    args = parse_check_args(argv)
+def timeout_seconds(text):
     try:
-        report = check(args.url, args.origin, args.method, args.headers, args.credentials,
-                       args.body, args.timeout)
+        seconds = float(text)
+    except ValueError:
+        seconds = None
+    if seconds is None or not 0 < seconds <= MAX_TIMEOUT:      # nan fails this too
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0 and at "
+                                         f"most {MAX_TIMEOUT:g}")
+    return seconds
+
+
+def tls_context(cacert, insecure):
+    context = ssl.create_default_context()
+    if cacert:
+        try:
+            context.load_verify_locations(cacert)
+        except (OSError, ssl.SSLError) as error:
+            raise CannotAsk(f"cannot read certificates from {cacert}: {error}")
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class Terminal:
+    """stdout that a closed pipe (| head) silences instead of breaking."""
+
+    def __init__(self, stream):
+        self.stream, self.closed = stream, False
+
+    def say(self, lines, safe=False):
+        """Print lines, each made safe for a terminal (see shown) unless it is already."""
+        if self.closed:
+            return
+        try:
+            self.stream.write("\n".join(lines if safe else map(shown, lines)) + "\n")
+            self.stream.flush()
+        except BrokenPipeError:
+            self.closed = True
+            devnull = os.open(os.devnull, os.O_WRONLY)   # so Python's own final flush is quiet
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+        except ValueError:
+            self.closed = True
+
+
+def check_main(argv):
+    """python cors_demo.py check ...: exit status 0 a browser lets the page read it,
+    1 blocked, 2 could not ask. Never raises."""
+    out = Terminal(sys.stdout)
+    try:
+        return run_check(argv, out)
     except CannotAsk as error:
-        if args.json:
-            print(json.dumps({"url": args.url, "origin": args.origin, "allowed": None,
-                              "verdict": f"could not ask: {error}"}, indent=2))
-        else:
-            print(f"could not ask: {error}", file=sys.stderr)
+        print(shown(f"could not ask: {error}"), file=sys.stderr)
         return 2
-    print(check_json(report) if args.json else check_text(report))
+    except KeyboardInterrupt:
+        print("could not ask: interrupted", file=sys.stderr)
+        return 2
+    except BrokenPipeError:      # from argparse's --help
+        Terminal(sys.stdout).say([""])
+        return 0
+    except SystemExit as done:   # --help
+        return done.code or 0
+    except Exception as error:   # a bug in check: one line, not a traceback
+        print(shown(f"could not ask: check itself failed ({type(error).__name__}: {error}); "
+                    "please report it"), file=sys.stderr)
+        return 2
+
+
+def run_check(argv, out):
+    args = parse_check_args(argv)
+    tls = tls_context(args.cacert, args.insecure)
+    streaming = not args.json
+
+    def print_exchange(report, exchange):
+        if streaming:
+            if not report.get("_opened"):
+                report["_opened"] = True
+                out.say(opening_lines(report))
+            out.say(exchange_lines(exchange))
+
+    report = check(args.url, args.origin, args.method, args.headers, args.credentials,
+                   args.body, args.timeout, tls, print_exchange)
+    report.pop("_opened", None)
+    if args.insecure:
+        report["notes"].append("the certificate was not verified (--insecure); a browser refuses "
+                               "one it does not trust")
+    if args.json:
+        out.say([check_json(report, args.framework)], safe=True)   # JSON escapes its own
+    else:
+        if not report["exchanges"]:
+            out.say(opening_lines(report))
+        out.say(closing_lines(report, args.framework))
+    if report["allowed"] is None:
+        print(shown(report["verdict"]), file=sys.stderr)
+        return 2
     return 0 if report["allowed"] else 1
 
 
