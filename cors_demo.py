@@ -4,7 +4,7 @@
 usage: python cors_demo.py [--host HOST] [--port PORT] [--playground-port PORT]
                            [--allow-origin ORIGIN]... [--no-default-origins]
                            [--max-age SECONDS] [--max-connections N] [--quiet]
-       python cors_demo.py check URL --origin ORIGIN [options]   (check --help)
+       python cors_demo.py check URL --origin ORIGIN [options]   (check --help for them)
        python cors_demo.py --version | --help
 
 One process, two origins. The API answers the lesson's endpoints. The
@@ -52,10 +52,12 @@ options:
   --version               print the version and exit
   -h, --help              print this text and exit
 
-check: why is my request blocked? For any http(s) URL, does what a browser does
-for fetch(URL, {mode: 'cors', ...}) from a page on ORIGIN, by the Fetch standard,
-and says what the browser decides and why. `check --help` lists its options.
-Exit status: 0 a browser lets the page read the response, 1 blocked, 2 could not ask.
+check: why is my request blocked, and what do I change? For any http(s) URL, does
+what a browser does for fetch(URL, {mode: 'cors', ...}) from a page on ORIGIN,
+and prints each exchange, every failed check with Chrome's console message, the
+headers to change (--framework NAME: in express, fastapi, flask, django, spring,
+aspnet or nginx), and dangerous set-ups. Exit status: 0 readable, 1 blocked,
+2 could not ask. python cors_demo.py check --help lists its options.
 
 A teaching server, not a production CORS layer: it reflects, logs and explains
 what production code should do quietly.
@@ -74,12 +76,14 @@ import hashlib
 import http.client
 import http.server
 import io
+import ipaddress
 import itertools
 import json
 import math
 import os
 import re
 import secrets
+import select
 import shlex
 import signal
 import socket
@@ -684,9 +688,6 @@ LESSON = [
 # the checks on each response, redirects, and which headers script may read.
 # The log's verdict and `check` share all of it, and every sentence either of
 # them says is written once, in "the words".
-
-import ipaddress     # (Part 2's own imports; the rest are at the top)
-import select
 
 # ---------------------------------------------------------------- what a page may send
 
