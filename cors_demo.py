@@ -496,8 +496,9 @@ def redirect(demo, request):
 
 
 def server_options(demo, request):
-    """OPTIONS *: what the server as a whole takes."""
-    return HTTPStatus.NO_CONTENT, {"Allow": "GET, HEAD, POST, DELETE, OPTIONS"}, b""
+    """OPTIONS *: the methods the routes name (and /cors and /redirect take any)."""
+    methods = {method: None for route in ROUTES.values() for method in allowed_methods(route).split(", ")}
+    return HTTPStatus.NO_CONTENT, {"Allow": ", ".join(method for method in methods if method != ANY)}, b""
 
 
 ROUTES = {
