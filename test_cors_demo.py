@@ -2743,6 +2743,18 @@ class TestCommandLine(unittest.TestCase):
                 self.assertEqual(fetch(api, "/allow-origin", headers={"Origin": origin})
                                  .headers["Access-Control-Allow-Origin"], origin)
 
+    def test_ipv6_hosts_as_a_url_or_bare(self):
+        try:
+            socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+        except OSError:
+            self.skipTest("no IPv6 loopback here")
+        for host in ("[::1]", "::"):
+            with self.subTest(host=host):
+                process, banner = self.start("--host", host, "--port", "0", "--quiet")
+                port = banner["API"].rsplit(":", 1)[1]
+                self.assertEqual(fetch(f"http://[::1]:{port}", "/allow-cors").status, 200)
+                self.stop(process)
+
     def test_no_default_origins_keeps_only_those_given(self):
         process, banner = self.start("--port", "0", "--quiet", "--no-default-origins",
                                      "--allow-origin", "https://a.example")
