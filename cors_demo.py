@@ -574,13 +574,19 @@ def dispatch(routes, demo, request):
 # API under another host name (another origin), {run} the run's token.
 #
 # known: outcomes the standard allows or a browser is known for, by condition
-# ("Chrome", "Firefox", or "cross-site" when the page and the API are on two
-# sites): what else is accepted then, and the note the card shows.
+# (an engine, "Chromium" or "Firefox"; "cross-site" when the page's host and the
+# API's differ; "shared" when someone else's run emptied /data in between): what
+# else is accepted then, and the note the card shows.
+
+PARTS = {"classic": "The classic lesson",
+         "real-life": "What goes wrong in real life",
+         "other-origin": "What another origin can do"}
+
 
 def call(path, *arrives, init=None, runs_in="page", readable=True, **expect):
     """One fetch of an experiment. expect: reads {header: readable?}, cookie (a
     cookie name the server should see), body_has (text the body should hold),
-    known."""
+    status (what the server answered the last request), known."""
     return {"path": path, "init": init or {}, "runs_in": runs_in, "readable": readable,
             "arrives": list(arrives), **expect}
 
@@ -592,36 +598,51 @@ CROSS_SITE_COOKIE = {"cross-site": {
             "cross-site fetch. A cookie meant for cross-site requests needs SameSite=None; Secure, "
             "and Secure needs https."}}
 
+# Seen in both engines, against the standard; check and the log say it too.
+ENGINES_ON_AUTHORIZATION = "Chromium 156 and Firefox 153 let * cover it anyway"
+AUTHORIZATION_KNOWN = {engine: {
+    "accept": [{"readable": True, "arrives": ["OPTIONS /cors", "GET /cors"]}],
+    "note": f"The standard says this read is blocked; {ENGINES_ON_AUTHORIZATION} (seen in "
+            "both): they send the GET, and the page reads it. Name Authorization in "
+            "Access-Control-Allow-Headers, and every browser agrees."}
+    for engine in ("Chromium", "Firefox")}
+
+SHARED_NOTES = {"shared": {
+    "accept": [{"body_has": None}],
+    "note": "Someone else using this server emptied /data between the two calls (the log shows "
+            "their DELETE): the 201 the server answered says the note was stored."}}
+
 
 LESSON = [
-    {"id": "bare", "title": "No CORS headers",
+    # ---- the classic lesson
+    {"id": "bare", "part": "classic", "title": "No CORS headers",
      "tries": "GET / from this page. The API answers 200 with JSON, and no CORS header at all.",
      "why": "The request reaches the server and it answers, but without Access-Control-Allow-Origin "
             "the browser keeps the response from the page: fetch rejects with a TypeError. "
             "CORS guards reading, not sending.",
      "calls": [call("/", "GET /", readable=False)]},
-    {"id": "allow-cors", "title": "Access-Control-Allow-Origin: *",
+    {"id": "allow-cors", "part": "classic", "title": "Access-Control-Allow-Origin: *",
      "tries": "GET /allow-cors. The response says Access-Control-Allow-Origin: *.",
      "why": "* lets a page on any origin read a response to a request sent without credentials.",
      "calls": [call("/allow-cors", "GET /allow-cors")]},
-    {"id": "allow-origin", "title": "One origin, and it is this page's",
+    {"id": "allow-origin", "part": "classic", "title": "One origin, and it is this page's",
      "tries": "GET /allow-origin. The API echoes the Origin header when it is on its allow-list.",
      "why": "The browser compares Access-Control-Allow-Origin with this page's origin, byte for "
             "byte; they match, so the page reads the answer. The API also says Vary: Origin, "
             "because its answer depends on who asks.",
      "calls": [call("/allow-origin", "GET /allow-origin")]},
-    {"id": "wrong-origin", "title": "One origin, and it is someone else's",
+    {"id": "wrong-origin", "part": "classic", "title": "One origin, and it is someone else's",
      "tries": "GET /cors?allow-origin=https://google.com: the response allows only https://google.com.",
      "why": "Access-Control-Allow-Origin names another origin, so the browser blocks the read, "
             "though the server answered 200.",
      "calls": [call("/cors?allow-origin=https://google.com", "GET /cors", readable=False)]},
-    {"id": "credentials-star", "title": "Credentials with *",
+    {"id": "credentials-star", "part": "classic", "title": "Credentials with *",
      "tries": "GET /allow-cors with credentials: 'include', so cookies go along.",
      "why": "* never covers a request with credentials: the server must name the origin and add "
             "Access-Control-Allow-Credentials: true. The browser blocks the read.",
      "calls": [call("/allow-cors", "GET /allow-cors", init={"credentials": "include"},
                     readable=False)]},
-    {"id": "credentials", "title": "Credentials done right",
+    {"id": "credentials", "part": "classic", "title": "Credentials done right",
      "tries": f"GET /allow-credentials twice, with credentials: 'include'. The answer sets a "
               f"cookie ({COOKIE_NAME}) if none came; the second request carries it.",
      "why": "The response names this origin and says Access-Control-Allow-Credentials: true, so "
@@ -630,34 +651,34 @@ LESSON = [
      "calls": [call("/allow-credentials", "GET /allow-credentials", init={"credentials": "include"}),
                call("/allow-credentials", "GET /allow-credentials", init={"credentials": "include"},
                     cookie=COOKIE_NAME, known=CROSS_SITE_COOKIE)]},
-    {"id": "delete", "title": "DELETE: a preflight first",
+    {"id": "delete", "part": "classic", "title": "DELETE: a preflight first",
      "tries": "DELETE /data. DELETE is not a simple method, so the browser first asks with OPTIONS.",
      "why": "The preflight's answer allows this origin and DELETE, so the browser then sends the "
             "DELETE and lets the page read the answer.",
      "calls": [call("/data", "OPTIONS /data", "DELETE /data", init={"method": "DELETE"})]},
-    {"id": "post-json", "title": "POST with JSON: a preflight too",
+    {"id": "post-json", "part": "classic", "title": "POST with JSON: a preflight too",
      "tries": "POST /data with Content-Type: application/json and a note.",
      "why": "POST is simple, but application/json is not one of the three form content types, so "
             "the browser asks first; the API allows Content-Type, and the note is stored.",
      "calls": [call("/data", "OPTIONS /data", "POST /data",
                     init={"method": "POST", "headers": {"Content-Type": "application/json"},
                           "body": '{"text": "hello from the playground"}'})]},
-    {"id": "put", "title": "PUT: refused by the preflight",
+    {"id": "put", "part": "classic", "title": "PUT: refused by the preflight",
      "tries": "PUT /data. The preflight asks for PUT, which the API does not allow.",
      "why": "The preflight's answer has no Access-Control-Allow-* header, so the browser stops "
             "there: the PUT itself never leaves the browser. (curl -X PUT gets a 405: CORS is a "
             "rule browsers follow, not a lock on the server.)",
      "calls": [call("/data", "OPTIONS /data", init={"method": "PUT"}, readable=False)]},
-    {"id": "header-allowed", "title": "A custom header the API allows",
+    {"id": "header-allowed", "part": "classic", "title": "A custom header the API allows",
      "tries": "GET /data with the header X-Demo: 1.",
      "why": "X-Demo is not a safelisted header, so a preflight asks for it "
             "(Access-Control-Request-Headers: x-demo); the API allows it, then the GET goes.",
      "calls": [call("/data", "OPTIONS /data", "GET /data", init={"headers": {"X-Demo": "1"}})]},
-    {"id": "header-refused", "title": "A custom header the API refuses",
+    {"id": "header-refused", "part": "classic", "title": "A custom header the API refuses",
      "tries": "GET /data with the header X-Other: 1.",
      "why": "The preflight asks for x-other, which the API does not allow, so the GET is never sent.",
      "calls": [call("/data", "OPTIONS /data", init={"headers": {"X-Other": "1"}}, readable=False)]},
-    {"id": "max-age", "title": "Max-Age: ask once, then remember",
+    {"id": "max-age", "part": "classic", "title": "Max-Age: ask once, then remember",
      "tries": "DELETE /data twice, on the same URL. The preflight's answer carries "
               "Access-Control-Max-Age: {max_age}.",
      "why": "A browser may keep a preflight's answer for Max-Age seconds (Chromium for at most "
@@ -671,13 +692,137 @@ LESSON = [
                         "accept": [{"arrives": ["OPTIONS /data", "DELETE /data"]}],
                         "note": "Firefox 153 was seen to ask again for the first repeated "
                                 "requests after it started, on 127.0.0.1; the standard allows it."}})]},
-    {"id": "expose", "title": "An exposed and a hidden response header",
+    {"id": "expose", "part": "classic", "title": "An exposed and a hidden response header",
      "tries": f"GET /data, then read {EXPOSED_HEADER} and {HIDDEN_HEADER} from response.headers.",
      "why": "Script sees only the safelisted response headers and those listed in "
             f"Access-Control-Expose-Headers. {EXPOSED_HEADER} is listed; {HIDDEN_HEADER} is not, "
             "so it reads as null, though it arrived.",
      "calls": [call("/data", "GET /data", reads={EXPOSED_HEADER: True, HIDDEN_HEADER: False})]},
 
+    # ---- what goes wrong in real life
+    {"id": "no-cors", "part": "real-life", "title": "mode: 'no-cors': an answer nobody can open",
+     "tries": "GET / with mode: 'no-cors'. The API sends no CORS header, as in the first experiment.",
+     "why": "no-cors does not turn CORS off: it asks for an opaque response. fetch resolves, with "
+            "no error, to a response of type 'opaque': status 0, no headers, an empty body, "
+            "whatever the server sent. It suits what a page shows but never reads (an image, a "
+            "cache entry); to read the data, the server must send CORS headers.",
+     "calls": [call("/", "GET / (no Origin)", init={"mode": "no-cors"}, readable="opaque")]},
+    {"id": "server-error", "part": "real-life", "title": "A server error without CORS headers",
+     "tries": "GET /cors?status=500: the API fails with a 500 and, like many real error pages, "
+              "sends no CORS header with it.",
+     "why": "The CORS check applies to error responses too. With no Access-Control-Allow-Origin "
+            "the page gets the same TypeError as for any CORS failure and never learns of the "
+            "500; the console says \"blocked by CORS policy\". The real error is in the server's "
+            "log (below). When a CORS error appears out of the blue, look at the server first, "
+            "and send the CORS headers on error responses too.",
+     "calls": [call("/cors?status=500", "GET /cors", readable=False, status=500)]},
+    {"id": "lower-case-method", "part": "real-life", "title": "method: 'patch' is not PATCH",
+     "tries": "PATCH /cors?allow-origin=*&allow-methods=PATCH twice: written method: 'patch', "
+              "then method: 'PATCH'.",
+     "why": "fetch() upper-cases only DELETE, GET, HEAD, OPTIONS, POST and PUT. 'patch' is sent "
+            "as written, so the preflight asks for patch, and methods are compared case by case: "
+            "PATCH in Access-Control-Allow-Methods does not match it, and the browser stops. "
+            "Written PATCH, it matches, and the PATCH goes.",
+     "calls": [call("/cors?allow-origin=*&allow-methods=PATCH", "OPTIONS /cors",
+                    init={"method": "patch"}, readable=False),
+               call("/cors?allow-origin=*&allow-methods=PATCH", "OPTIONS /cors", "PATCH /cors",
+                    init={"method": "PATCH"})]},
+    {"id": "authorization-star", "part": "real-life",
+     "title": "Authorization and Access-Control-Allow-Headers: *",
+     "tries": "GET /cors?allow-origin=*&allow-headers=* with the header Authorization: Bearer "
+              "demo-token.",
+     "why": "Authorization is not safelisted, so a preflight asks for it. The Fetch standard says * "
+            "in Access-Control-Allow-Headers covers every header name but Authorization, which "
+            "must be named: a browser that follows it stops after the preflight. Browsers differ "
+            "here; this card says what this one did.",
+     "calls": [call("/cors?allow-origin=*&allow-headers=*", "OPTIONS /cors",
+                    init={"headers": {"Authorization": "Bearer demo-token"}}, readable=False,
+                    known=AUTHORIZATION_KNOWN)]},
+    {"id": "redirect", "part": "real-life", "title": "A redirect with CORS headers",
+     "tries": "GET /redirect?to=/allow-cors&allow-origin=*: a 302 to /allow-cors, and the redirect "
+              "itself says Access-Control-Allow-Origin: *.",
+     "why": "A redirect is a response too: the browser applies the CORS check to it before it "
+            "follows it, then again to the answer at the end. Both pass, so the page reads "
+            "/allow-cors's answer, and the server saw both requests.",
+     "calls": [call("/redirect?to=/allow-cors&allow-origin=*", "GET /redirect", "GET /allow-cors")]},
+    {"id": "redirect-without-cors", "part": "real-life", "title": "A redirect without CORS headers",
+     "tries": "GET /redirect?to=/allow-cors: the same 302, with no CORS header on the redirect.",
+     "why": "The browser checks the redirect before following it, finds no "
+            "Access-Control-Allow-Origin, and stops: /allow-cors, whose answer the page could "
+            "have read, is never asked. A redirect in front of an API (http to https, a missing "
+            "trailing slash, a login page) needs CORS headers of its own; better, call the URL "
+            "that does not redirect.",
+     "calls": [call("/redirect?to=/allow-cors", "GET /redirect", readable=False)]},
+    {"id": "redirect-preflight", "part": "real-life", "title": "A preflight answered with a redirect",
+     "tries": "DELETE /redirect?to=/data&allow-origin=*. DELETE needs a preflight, and /redirect "
+              "answers every method, OPTIONS included, with a 302.",
+     "why": "A preflight needs an ok status (200-299); a browser never follows a preflight's "
+            "redirect, whatever CORS headers it carries. The browser stops at the preflight, and "
+            "the DELETE is never sent.",
+     "calls": [call("/redirect?to=/data&allow-origin=*", "OPTIONS /redirect",
+                    init={"method": "DELETE"}, readable=False)]},
+    {"id": "redirect-other-origin", "part": "real-life",
+     "title": "A redirect to another origin: Origin: null",
+     "tries": "GET /redirect to the API under another host name (another origin): first to "
+              "/allow-cors, which says *, then to /allow-origin, which trusts its allow-list.",
+     "why": "After a redirect to another origin, a browser sends Origin: null: the request no "
+            "longer comes from the page's origin alone (the Fetch standard's tainted origin). * "
+            "still matches, so /allow-cors is readable. /allow-origin trusts listed origins only, "
+            "and null is none of them: blocked. Trusting null would not help: any site can send "
+            "it from a sandboxed frame (the last experiment).",
+     "calls": [call("/redirect?to={api2}/allow-cors&allow-origin=*", "GET /redirect",
+                    "GET /allow-cors (Origin: null)"),
+               call("/redirect?to={api2}/allow-origin&allow-origin=*", "GET /redirect",
+                    "GET /allow-origin (Origin: null)", readable=False)]},
+
+    # ---- what another origin can do
+    {"id": "other-origin-reads", "part": "other-origin",
+     "title": "Another origin: * is for everyone, the allow-list is not",
+     "tries": "From the other origin (the frame above, on no allow-list): GET /allow-cors, then "
+              "GET /allow-origin.",
+     "why": "* lets any origin read, so the other origin reads /allow-cors as this page does. "
+            "/allow-origin answers it without Access-Control-Allow-Origin, and the browser "
+            "blocks the read. Same browser, same user: only the page's origin differs.",
+     "calls": [call("/allow-cors", "GET /allow-cors", runs_in="other"),
+               call("/allow-origin", "GET /allow-origin", runs_in="other", readable=False)]},
+    {"id": "other-origin-writes", "part": "other-origin",
+     "title": "CORS is not access control: a POST from another origin",
+     "tries": "From the other origin: POST /data with Content-Type: text/plain and a note. Then "
+              "this page lists /data.",
+     "why": "text/plain is one of the three form content types, so no preflight: the POST "
+            "reaches the server, which stores the note and answers 201. The browser keeps that "
+            "answer from the other origin, but the note is stored, and this page lists it. CORS "
+            "decides who may read a response, not who may send a request: protect what changes "
+            "state with authentication and CSRF defences, or accept only requests that need a "
+            "preflight (application/json).",
+     "calls": [call("/data", "POST /data", runs_in="other", readable=False, status=201,
+                    init={"method": "POST", "headers": {"Content-Type": "text/plain"},
+                          "body": '{"text": "posted from another origin, run {run}"}'}),
+               call("/data", "GET /data", body_has="posted from another origin, run {run}",
+                    known=SHARED_NOTES)]},
+    {"id": "reflected-origin", "part": "other-origin",
+     "title": "Reflecting any origin, with credentials: the classic hole",
+     "tries": f"This page signs in to the API (GET /allow-credentials sets the {COOKIE_NAME} "
+              "cookie); then the other origin fetches /cors?allow-origin=origin&allow-credentials="
+              "true with credentials: 'include'.",
+     "why": "A server that copies the request's Origin into Access-Control-Allow-Origin and adds "
+            "Allow-Credentials: true passes the CORS check for every origin. The browser sends "
+            "the visitor's cookie along, so any site the visitor opens can read what the API "
+            f"says to them (the body lists {COOKIE_NAME}). Check the Origin against an exact "
+            "list, as /allow-credentials does.",
+     "calls": [call("/allow-credentials", "GET /allow-credentials", init={"credentials": "include"}),
+               call("/cors?allow-origin=origin&allow-credentials=true", "GET /cors",
+                    runs_in="other", init={"credentials": "include"}, cookie=COOKIE_NAME,
+                    known=CROSS_SITE_COOKIE)]},
+    {"id": "null-origin", "part": "other-origin", "title": "Origin: null, from a sandboxed frame",
+     "tries": "From a sandboxed frame of the other origin (sandbox=\"allow-scripts\": its origin "
+              "is opaque): GET /allow-origin, then GET /cors?allow-origin=null.",
+     "why": "A sandboxed frame, a file:// page, and a request redirected to another origin all "
+            "send Origin: null. /allow-origin does not trust null, so the read is blocked. A "
+            "server that answers Access-Control-Allow-Origin: null lets the frame read, and any "
+            "site can make such a frame: trusting null is trusting everyone.",
+     "calls": [call("/allow-origin", "GET /allow-origin", runs_in="sandboxed", readable=False),
+               call("/cors?allow-origin=null", "GET /cors", runs_in="sandboxed")]},
 ]
 
 
@@ -1289,8 +1434,7 @@ NULL_ORIGIN = ("Origin: null is sent by a sandboxed frame, a file:// page, or a 
                "redirect took to another origin")
 NEVER_SENT = "; the {method} is never sent"
 SENT_NULL_HINT = " (after a redirect to another origin, a browser sends Origin: null)"
-AUTHORIZATION_UNDER_STAR = ("Chromium 156 and Firefox 153 let * cover it anyway; the standard, "
-                            "and check, do not")
+AUTHORIZATION_UNDER_STAR = ENGINES_ON_AUTHORIZATION + "; the standard, and check, do not"
 RESPONSE_NAMES = {"preflight": "the preflight response", "actual": "the response",
                   "redirect": "the redirect response"}
 
@@ -1540,14 +1684,18 @@ def tls_handshake(sock, host, tls, deadline):
     """The TLS handshake, bounded by the deadline however slowly the server answers."""
     sock = tls.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
     sock.setblocking(False)
-    while True:
-        try:
-            sock.do_handshake()
-            return sock
-        except ssl.SSLWantReadError:
-            select.select([sock], [], [], deadline.left())
-        except ssl.SSLWantWriteError:
-            select.select([], [sock], [], deadline.left())
+    try:
+        while True:
+            try:
+                sock.do_handshake()
+                return sock
+            except ssl.SSLWantReadError:
+                select.select([sock], [], [], deadline.left())
+            except ssl.SSLWantWriteError:
+                select.select([], [sock], [], deadline.left())
+    except BaseException:
+        sock.close()       # the TLS socket owns the connection now
+        raise
 
 
 def request_bytes(method, url, headers, body):
@@ -2852,7 +3000,8 @@ LOGGED_REQUEST_HEADERS = ("Access-Control-Request-Method", "Access-Control-Reque
                           "Access-Control-Request-Private-Network")
 LOGGED = ("origin", "cookie", "sec-fetch-mode", "sec-fetch-site",
           *(name.lower() for name in LOGGED_REQUEST_HEADERS))
-RUN_TOKEN = re.compile(r"[?&]run=([A-Za-z0-9_-]{1,64})(?=&|$)")
+RUN_VALUE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+RUN_TOKEN = re.compile(rf"[?&]{RUN_PARAMETER}=({RUN_VALUE.pattern})(?=&|$)")
 
 
 def cut(value, limit=LOG_VALUE):
@@ -2916,6 +3065,10 @@ class LogEntry:
         found = RUN_TOKEN.search(self.target)
         return found[1] if found else None
 
+    @property
+    def path(self):
+        return self.target.split("?", 1)[0]
+
     def json(self):
         get = self.headers.get
         verdict = self.verdict()
@@ -2965,14 +3118,14 @@ class RequestLog:
         entries = self._entries
         return entries[-1].id if entries else 0
 
-    def newest_first(self, after=0, run=None, limit=LOG_PAGE):
+    def newest_first(self, after=0, run=None, path=None, limit=LOG_PAGE):
         with self._lock:
             entries = list(self._entries)
         found = []
         for entry in reversed(entries):
             if entry.id <= after or len(found) == limit:
                 break
-            if run is None or entry.run == run:
+            if (run is None or entry.run == run) and (path is None or entry.path == path):
                 found.append(entry)
         return found
 
@@ -2996,15 +3149,19 @@ def playground_page(demo, request):
 
 def show_log(demo, request):
     """The API's requests, newest first, at most LOG_PAGE: ?since=ID gives only newer
-    ones, ?run=TOKEN only those of one run of the page."""
+    ones, ?run=TOKEN only those of one run of the page, ?path=/data only those to
+    one path."""
     query = dict(parse_qsl(request.query))
-    since, run = query.get("since", "0"), query.get("run")
+    since, run, path = query.get("since", "0"), query.get("run"), query.get("path")
     if not (since.isascii() and since.isdigit() and len(since) <= 18):
         raise HTTPError(HTTPStatus.BAD_REQUEST, "since must be a log entry id")
-    if run is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", run):
+    if run is not None and not RUN_VALUE.fullmatch(run):
         raise HTTPError(HTTPStatus.BAD_REQUEST, "run must be a run token: letters, digits, - and _")
+    if path is not None and path not in ROUTES:
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "path must be one of the API's: "
+                        + ", ".join(name for name in ROUTES if name != "*"))
     latest = demo.log.latest()
-    entries = demo.log.newest_first(int(since), run)
+    entries = demo.log.newest_first(int(since), run, path)
     return HTTPStatus.OK, {"Content-Type": JSON_TYPE, "Cache-Control": "no-store"}, \
         lambda: json_body({"latest": latest, "entries": [entry.json() for entry in entries]})
 
@@ -3023,7 +3180,8 @@ def explain_preflight(demo, request):
 
 
 def parse_results(body):
-    """What ?autorun=1 posts: {"browser": "Chrome 150", "experiments": [{"id", "as_expected"}...]}."""
+    """What ?autorun=1 posts: {"browser": "Chrome 150", "experiments": [{"id", "as_expected"}
+    or {"id", "skipped": why}...]}."""
     try:
         data = json.loads(body)
         browser = data["browser"]
@@ -3031,7 +3189,8 @@ def parse_results(body):
         valid = (isinstance(browser, str) and isinstance(experiments, list)
                  and 0 < len(experiments) <= 100
                  and all(isinstance(item, dict) and isinstance(item.get("id"), str)
-                         and isinstance(item.get("as_expected"), bool) for item in experiments))
+                         and (isinstance(item.get("as_expected"), bool)
+                              or isinstance(item.get("skipped"), str)) for item in experiments))
     except (ValueError, RecursionError, KeyError, TypeError):
         valid = False
     if not valid:
@@ -3043,14 +3202,20 @@ def parse_results(body):
 
 
 def summary_line(results):
-    experiments = results["experiments"]
+    """N of M experiments behaved as the lesson says, in this browser; which did not,
+    and which were skipped."""
+    def names(items):
+        return ", ".join(re.sub(r"[^a-z0-9-]", "", item["id"].lower())[:40] for item in items)
+    experiments = [item for item in results["experiments"] if not isinstance(item.get("skipped"), str)]
+    skipped = [item for item in results["experiments"] if item not in experiments]
     passed = sum(item["as_expected"] for item in experiments)
     line = (f"{passed} of {len(experiments)} experiments behaved as the lesson says, "
             f"in {results['browser']}")
-    unexpected = [item["id"] for item in experiments if not item["as_expected"]]
+    unexpected = [item for item in experiments if not item["as_expected"]]
     if unexpected:
-        names = ", ".join(re.sub(r"[^a-z0-9-]", "", name.lower())[:40] for name in unexpected)
-        line += f"; unexpected: {names}"
+        line += f"; unexpected: {names(unexpected)}"
+    if skipped:
+        line += f"; skipped: {names(skipped)}"
     return line
 
 
@@ -3100,8 +3265,8 @@ def lesson_json(max_age):
             if without and not max_age:
                 call["arrives"] = without
             init = call["init"]
-            call["preflight"] = preflight_reason(init.get("method", "GET").upper(),
-                                                 list(init.get("headers", {}).items()))
+            call["preflight"] = None if init.get("mode") == "no-cors" else preflight_reason(
+                normalize_method(init.get("method", "GET")), list(init.get("headers", {}).items()))
             calls.append(call)
         tries = experiment["tries"].replace("{max_age}", str(max_age))
         experiments.append({**experiment, "tries": tries, "calls": calls})
@@ -3977,14 +4142,23 @@ ul.entries li:first-child { border-top: 0; }
 .msg.request { color: var(--accent); } .msg.response { color: var(--muted); }
 .msg.request .label, .msg.response .label { color: var(--text); }
 .mark { grid-column: 1 / -1; justify-self: center; text-align: center; font-size: .82rem; font-weight: 600; border-radius: 6px; padding: 3px 10px; max-width: 96%; border: 1px solid currentColor; }
-.mark.bad { background: var(--bad-bg); } .mark.ok { background: var(--ok-bg); } .mark.na { background: var(--card); font-weight: 400; }
+.mark.bad { background: var(--bad-bg); } .mark.warn { background: var(--warn-bg); } .mark.ok { background: var(--ok-bg); } .mark.na { background: var(--card); font-weight: 400; }
 .builder { display: grid; grid-template-columns: minmax(0, 1fr); gap: 16px; }
 @media (min-width: 880px) { .builder { grid-template-columns: 1fr 1fr; } }
 fieldset { border: 1px solid var(--line); border-radius: 8px; margin: 0; padding: 8px 12px 12px; display: grid; gap: 8px; }
 legend { font-weight: 650; padding: 0 4px; }
 fieldset label { display: grid; grid-template-columns: minmax(7.5em, auto) minmax(0, 1fr); gap: 8px; align-items: center; }
 fieldset label.check { display: flex; }
-.log-rows { display: grid; gap: 0; }
+.log-rows { display: grid; gap: 0; max-height: 32rem; overflow: auto; overscroll-behavior: contain; }
+.log-rows:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+.part-title { font-size: 1.15rem; margin: 28px 0 0; }
+.placeholder { color: var(--muted); font-style: italic; }
+.known { background: var(--code); border-left: 3px solid var(--accent); padding: 6px 10px; border-radius: 4px; }
+.from { display: block; color: var(--muted); font-size: .85rem; }
+.frames { display: grid; grid-template-columns: minmax(0, 1fr); gap: 8px; }
+@media (min-width: 880px) { .frames { grid-template-columns: minmax(0, 2fr) minmax(0, 1fr) minmax(0, 1fr); align-items: center; } }
+.frame iframe { width: 100%; height: 84px; border: 1px dashed var(--line); border-radius: 6px; background: var(--card); }
+.msg.opaque .line { background: repeating-linear-gradient(90deg, currentColor 0 6px, transparent 6px 10px); }
 .log-row { display: grid; grid-template-columns: 5.5em minmax(0, 1.2fr) minmax(0, 1fr) 3.6em minmax(0, 2.2fr); gap: 8px; padding: 6px 0; border-top: 1px solid var(--line); font-size: .88rem; overflow-wrap: anywhere; }
 .log-row.head { font-weight: 650; color: var(--muted); border-top: 0; }
 @media (max-width: 700px) {
@@ -4008,16 +4182,65 @@ const PAGE = location.origin;
 // lesson's experiments (LESSON in cors_demo.py), each with why it is preflighted.
 const SETTINGS = JSON.parse(document.getElementById("settings").textContent);
 const EXPERIMENTS = SETTINGS.lesson;
-let API = apiFrom(params.get("api")) || `${location.protocol}//${location.hostname}:${SETTINGS.api_port}`;
+const ENGINE = engineName();
+let API = originFrom(params.get("api")) || guessOrigin(SETTINGS.api_port);
+const OTHER = originFrom(params.get("other")) || guessOrigin(SETTINGS.other_port);
 
 // Cookies belong to a host, not a port: this one rides along on every fetch
 // to the API that uses credentials: 'include', and only on those, so the
 // server can tell which requests had credentials.
 document.cookie = "cors_demo_page=1; SameSite=Lax; Path=/";
 
-function apiFrom(text) {
+// -- where the API and the other origin are ---------------------------------------
+
+function originFrom(text) {
   if (!text) return null;
   try { return new URL(text).href.replace(/\/+$/, ""); } catch { return null; }
+}
+
+// The page's host on another port. A sandbox that forwards ports gives each its own
+// host name with the port in it (8001-name.example, name-8001.example): then the
+// same name with the other port.
+function guessOrigin(port) {
+  const here = String(SETTINGS.playground_port);
+  const [first, ...rest] = location.hostname.split(".");
+  let swapped = null;
+  if (first.startsWith(here + "-")) swapped = port + first.slice(here.length);
+  else if (first.endsWith("-" + here)) swapped = first.slice(0, -here.length) + port;
+  if (swapped && rest.length) {
+    return `${location.protocol}//${[swapped, ...rest].join(".")}${location.port ? ":" + location.port : ""}`;
+  }
+  return `${location.protocol}//${location.hostname}:${port}`;
+}
+
+// The API under a second host name, another origin for the same server; null
+// when its host has none (a sandbox forwards one name per port).
+function secondSpelling(origin) {
+  const url = new URL(origin);
+  const other = {"127.0.0.1": "localhost", "localhost": "127.0.0.1", "[::1]": "localhost"}[url.hostname];
+  if (!other) return null;
+  url.hostname = other;
+  return url.origin;
+}
+
+const hostOf = origin => new URL(origin).hostname;
+
+function engineName() {          // whose behaviour the lesson's known outcomes name
+  const ua = navigator.userAgent;
+  if (/Firefox\//.test(ua)) return "Firefox";
+  if (/Chrom(e|ium)\//.test(ua)) return "Chromium";
+  return null;
+}
+
+function browserName() {
+  const ua = navigator.userAgent;
+  const patterns = [[/Firefox\/(\d+)/, "Firefox"], [/Edg\/(\d+)/, "Edge"],
+                    [/(?:Headless)?Chrome\/(\d+)/, "Chrome"], [/Version\/(\d+).*Safari/, "Safari"]];
+  for (const [pattern, name] of patterns) {
+    const match = ua.match(pattern);
+    if (match) return `${name} ${match[1]}`;
+  }
+  return "an unknown browser";
 }
 
 // -- building the page --------------------------------------------------------
@@ -4036,9 +4259,9 @@ function el(tag, attrs, ...children) {
 }
 
 const $ = (selector, root = document) => root.querySelector(selector);
+const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
 const icon = allowed => allowed === true ? "\u2713" : allowed === false ? "\u2717" : "\u2013";
 const tone = allowed => allowed === true ? "ok" : allowed === false ? "bad" : "na";
-const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 function quote(text) {
   return "'" + String(text).replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'";
@@ -4051,9 +4274,12 @@ function literal(value) {          // a JS literal for the code shown: {method: 
   return `{${items.join(", ")}}`;
 }
 
+const WHERE = {other: "the other origin", sandboxed: "a sandboxed frame of the other origin (Origin: null)"};
+
 function fetchCode(call, name) {
-  const init = call.init && Object.keys(call.init).length ? `, ${literal(call.init)}` : "";
-  const lines = [`const ${name} = await fetch(${quote(call.url)}${init});`];
+  const init = Object.keys(call.init).length ? `, ${literal(call.init).replace(/\{run\}/g, "\u2026")}` : "";
+  const lines = call.runs_in in WHERE ? [`// in ${WHERE[call.runs_in]}`] : [];
+  lines.push(`const ${name} = await fetch(${quote(call.url)}${init});`);
   for (const header of Object.keys(call.reads || {})) lines.push(`${name}.headers.get(${quote(header)});`);
   lines.push(`await ${name}.text();`);
   return lines.join("\n");
@@ -4067,136 +4293,334 @@ async function readLog(query) {
   return response.json();
 }
 
-// -- one fetch, and what the server saw of it -----------------------------------
+// -- the other origin: two frames that make the fetches this page asks for ---------
 
-// Every request of a run carries the run's token in its query, which the API
-// ignores: the page finds its own requests in the log by it, whoever else uses
-// the server, and each run starts with an empty preflight cache (it is kept per URL).
-function runToken() {
-  return Array.from(crypto.getRandomValues(new Uint8Array(6)), byte => byte.toString(16).padStart(2, "0")).join("");
+// "other" is a plain frame of the other origin; "sandboxed" the same page in a
+// sandboxed frame, whose origin is opaque: its fetches say Origin: null.
+const FRAMES = {other: {sandbox: null, origin: new URL(OTHER).origin},
+                sandboxed: {sandbox: "allow-scripts", origin: "null"}};
+const FRAME_WAIT = 10000;         // ms a frame has to load before its experiments are skipped
+const pending = new Map();        // message id -> the function that takes the outcome
+let messages = 0;
+
+addEventListener("message", event => {
+  const frame = Object.values(FRAMES).find(frame => frame.element && frame.element.contentWindow === event.source);
+  if (!frame || event.origin !== frame.origin || !event.data) return;
+  if (event.data.ready) frame.loaded();
+  else if (pending.has(event.data.id)) pending.get(event.data.id)(event.data);
+});
+
+function startFrames() {
+  for (const [kind, frame] of Object.entries(FRAMES)) {
+    const src = `${OTHER}/frame?parent=${encodeURIComponent(PAGE)}`;
+    frame.element = el("iframe", {src, sandbox: frame.sandbox, title: `${kind === "other" ? "The other origin" : "A sandboxed frame of the other origin"}: ${src}`});
+    frame.ready = new Promise((resolve, reject) => {
+      frame.loaded = resolve;
+      setTimeout(() => reject(new Error(`the other origin, ${OTHER}, did not load within ${FRAME_WAIT / 1000} s: ` +
+        `is it running, and in a sandbox, is port ${SETTINGS.other_port} forwarded and public too?`)), FRAME_WAIT);
+    });
+    frame.ready.catch(() => {});
+    $(`#frame-${kind}`).append(frame.element);
+  }
 }
 
-const withRun = (url, run) => url + (url.includes("?") ? "&" : "?") + `run=${run}`;
+function fetchInFrame(kind, url, init, read) {
+  const frame = FRAMES[kind];
+  return frame.ready.then(() => new Promise(resolve => {
+    const id = ++messages;
+    const timer = setTimeout(() => finish({readable: false, error: "the frame did not answer within 30 s"}), 30000);
+    function finish(outcome) { clearTimeout(timer); pending.delete(id); resolve(outcome); }
+    pending.set(id, finish);
+    // "*": a sandboxed frame's origin is opaque, so no origin names it; nothing sent is secret.
+    frame.element.contentWindow.postMessage({id, url, init, read}, "*");
+  }));
+}
 
-async function perform(call, run, seen) {
+async function fetchHere(url, init, read) {
   const outcome = {readable: false, headers: {}};
   try {
-    const response = await fetch(withRun(call.url, run), call.init);
+    const response = await fetch(url, init);
     outcome.readable = true;
+    outcome.type = response.type;
     outcome.status = response.status;
-    for (const header of Object.keys(call.reads || {})) outcome.headers[header] = response.headers.get(header);
+    for (const header of read) outcome.headers[header] = response.headers.get(header);
     outcome.body = await response.text();
   } catch (error) {
     outcome.error = `${error.name}: ${error.message}`;
   }
-  const log = await readLog(`run=${run}&since=${seen.latest}`);
-  outcome.entries = log.entries.reverse();
-  if (outcome.entries.length) seen.latest = outcome.entries[outcome.entries.length - 1].id;
   return outcome;
 }
 
-const arrival = entry => `${entry.method} ${entry.path.split("?")[0]}`;
+// -- one fetch, and what the server saw of it -----------------------------------
 
-function judge(call, outcome) {
+// Every request of a run carries the run's token in its query, which the API
+// ignores: the page finds its own requests in the log by it, whoever else uses
+// the server, and each run starts with an empty preflight cache (it is kept per
+// URL). A redirect's to= gets it too, so that the next hop is found as well.
+function runToken() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(6)), byte => byte.toString(16).padStart(2, "0")).join("");
+}
+
+const withToken = (url, run) => url + (url.includes("?") ? "&" : "?") + `run=${run}`;
+
+function withRun(url, run) {
+  const [base, query] = url.split(/\?(.*)/s);
+  if (query === undefined) return withToken(url, run);
+  const parts = query.split("&").map(part => part.startsWith("to=")
+    ? "to=" + encodeURIComponent(withToken(decodeURIComponent(part.slice(3)), run)).replace(/%2F/g, "/").replace(/%3A/g, ":")
+    : part);
+  return withToken(`${base}?${parts.join("&")}`, run);
+}
+
+function fill(text, run) {
+  return text.replace(/\{run\}/g, run);
+}
+
+function callsOf(experiment) {
+  const api2 = secondSpelling(API);
+  return experiment.calls.map(call =>
+    ({...call, url: API + call.path.replace(/\{api2\}/g, api2 || "http://ANOTHER-NAME:PORT")}));
+}
+
+// What the page sent a call from, and the Origin its requests should carry.
+function senderOf(call) {
+  return call.runs_in in FRAMES ? FRAMES[call.runs_in].origin : PAGE;
+}
+
+async function perform(call, run, seen) {
+  const url = withRun(call.url, run);
+  const init = {...call.init};
+  if (typeof init.body === "string") init.body = fill(init.body, run);
+  const read = Object.keys(call.reads || {});
+  const outcome = call.runs_in in FRAMES ? await fetchInFrame(call.runs_in, url, init, read)
+                                          : await fetchHere(url, init, read);
+  outcome.headers = outcome.headers || {};
+  outcome.read = !outcome.readable ? false : outcome.type === "opaque" ? "opaque" : true;
+  const log = await readLog(`run=${run}&since=${seen.latest}`);
+  outcome.entries = log.entries.reverse();
+  if (outcome.entries.length) seen.latest = outcome.entries[outcome.entries.length - 1].id;
+  if (call.known && call.known.shared) outcome.shared = await emptiedMeanwhile(run, seen.before, outcome.entries);
+  seen.before = seen.latest;
+  return outcome;
+}
+
+// Did someone else's run empty /data between this run's previous request and this one?
+async function emptiedMeanwhile(run, since, entries) {
+  if (!entries.length) return false;
+  const log = await readLog(`path=/data&since=${since}`);
+  return log.entries.some(entry => entry.method === "DELETE" && !entry.preflight && entry.run !== run
+                                   && entry.id < entries[0].id);
+}
+
+function arrival(entry, sender) {
+  const origin = entry.origin === null ? " (no Origin)" : entry.origin === sender ? ""
+    : entry.origin === "null" ? " (Origin: null)" : ` (Origin: ${entry.origin})`;
+  return `${entry.method} ${entry.path.split("?")[0]}${origin}`;
+}
+
+const GOT = {true: "read the response", false: "could not read the response", opaque: "got an opaque response"};
+const WANTED = {true: "to read it", false: "to be blocked", opaque: "to get an opaque response"};
+
+// What differs from what the lesson expects of this call; [] if nothing.
+function problemsOf(call, outcome, run) {
   const problems = [];
-  if (outcome.readable !== call.readable) {
-    problems.push(call.readable
-      ? `the page could not read the response (${outcome.error})`
-      : `the page read the response (status ${outcome.status}), where it should have been blocked`);
+  if (outcome.read !== call.readable) {
+    const got = outcome.read === false ? ` (${outcome.error})` : outcome.read === true ? ` (status ${outcome.status})` : "";
+    problems.push(`the page ${GOT[outcome.read]}${got}, where the lesson expects it ${WANTED[call.readable]}`);
   }
-  const seen = outcome.entries.map(arrival);
+  const sender = senderOf(call);
+  const seen = outcome.entries.map(entry => arrival(entry, sender));
   if (seen.join(", ") !== call.arrives.join(", ")) {
-    const said = list => list.length ? list.join(" then ") : "nothing";
-    problems.push(`the server saw ${said(seen)}, where the lesson expects ${said(call.arrives)}`);
+    const list = items => items.length ? items.join(" then ") : "nothing";
+    problems.push(`the server saw ${list(seen)}, where the lesson expects ${list(call.arrives)}`);
   }
-  if (outcome.readable) {
+  if (outcome.read === true) {
     for (const [name, readable] of Object.entries(call.reads || {})) {
       if (readable && outcome.headers[name] === null) problems.push(`${name} could not be read`);
       if (!readable && outcome.headers[name] !== null) problems.push(`${name} could be read`);
     }
+    if (call.body_has && !outcome.body.includes(fill(call.body_has, run))) {
+      problems.push(`the answer did not hold \u201c${fill(call.body_has, run)}\u201d`);
+    }
   }
   if (call.cookie && !outcome.entries.some(entry => entry.cookies.includes(call.cookie))) {
-    problems.push(`the ${call.cookie} cookie did not come back`);
+    problems.push(`the ${call.cookie} cookie did not arrive`);
+  }
+  const last = outcome.entries.filter(entry => !entry.preflight).pop();
+  if (call.status && last && last.status !== call.status) {
+    problems.push(`the server answered ${last.status}, where the lesson expects ${call.status}`);
   }
   return problems;
 }
 
-// -- the experiments -------------------------------------------------------------
-
-function callsOf(experiment) {
-  return experiment.calls.map(call => ({...call, url: API + call.path}));
+// Conditions under which a known outcome is accepted (LESSON's known).
+function holds(condition, call, outcome) {
+  if (condition === "cross-site") return hostOf(call.runs_in in FRAMES ? OTHER : PAGE) !== hostOf(API);
+  if (condition === "shared") return Boolean(outcome && outcome.shared);
+  return condition === ENGINE;
 }
+
+// The problems, or none and the note of the known outcome this one is.
+function judge(call, outcome, run) {
+  const problems = problemsOf(call, outcome, run);
+  if (problems.length) {
+    for (const [condition, known] of Object.entries(call.known || {})) {
+      if (!holds(condition, call, outcome)) continue;
+      if (known.accept.some(accept => !problemsOf({...call, ...accept}, outcome, run).length)) {
+        return {problems: [], note: [condition, known.note]};
+      }
+    }
+  }
+  return {problems, note: null};
+}
+
+// -- the experiments -------------------------------------------------------------
 
 function expectation(experiment) {
   const readable = experiment.calls.map(call => call.readable);
-  if (readable.every(Boolean)) return ["ok", "\u2713 should be readable"];
-  if (!readable.some(Boolean)) return ["bad", "\u2717 should be blocked"];
-  return ["ok", "\u2717 then \u2713"];
+  if (readable.every(value => value === true)) return ["ok", "\u2713 should be readable"];
+  if (readable.every(value => value === false)) return ["bad", "\u2717 should be blocked"];
+  if (readable.every(value => value === "opaque")) return ["na", "\u2013 should be opaque"];
+  return ["ok", readable.map(value => value === true ? "\u2713" : value === false ? "\u2717" : "\u2013").join(" then ")];
+}
+
+// Why an experiment cannot run here, or null.
+function skipReason(experiment) {
+  if (experiment.calls.some(call => call.path.includes("{api2}")) && !secondSpelling(API)) {
+    return `it needs the API under a second host name (127.0.0.1 and localhost are two names for ` +
+           `one machine), and ${hostOf(API)} has none here: a sandbox forwards one name per port.`;
+  }
+  return null;
+}
+
+// How a card names each condition of LESSON's known outcomes, and its chip once one happened.
+const CONDITIONS = {
+  Chromium: {label: "In Chromium", chip: "as Chromium is known to do"},
+  Firefox: {label: "In Firefox", chip: "as Firefox is known to do"},
+  "cross-site": {label: "Two hosts", chip: "as expected on two hosts"},
+  shared: {label: "A shared server", chip: "as expected on a shared server"}};
+
+// The [condition, note] pairs that hold here before anything runs: an engine, two hosts.
+function notesBefore(experiment) {
+  const notes = [];
+  for (const call of experiment.calls) {
+    for (const [condition, known] of Object.entries(call.known || {})) {
+      if (condition !== "shared" && holds(condition, call, null)
+          && !notes.some(([, note]) => note === known.note)) notes.push([condition, known.note]);
+    }
+  }
+  return notes;
 }
 
 function experimentCard(experiment, number) {
   const calls = callsOf(experiment);
-  const [tone, expected] = expectation(experiment);
+  const [chipTone, expected] = expectation(experiment);
   const code = el("pre", {}, el("code", {}, calls.map((c, i) =>
     fetchCode(c, calls.length > 1 ? `response${i + 1}` : "response")).join("\n")));
-  const card = el("article", {class: "experiment", id: `x-${experiment.id}`},
+  const notes = notesBefore(experiment);
+  const skip = skipReason(experiment);
+  const card = el("article", {class: "experiment", id: `x-${experiment.id}`, "aria-labelledby": `t-${experiment.id}`},
     el("header", {},
-      el("h3", {}, `${number}. ${experiment.title}`),
-      el("span", {class: `chip ${tone}`}, expected),
+      el("h3", {id: `t-${experiment.id}`}, `${number}. ${experiment.title}`),
+      el("span", {class: `chip ${chipTone}`}, expected),
       el("span", {class: "outcome", role: "status"})),
     el("div", {class: "cols"},
       el("div", {},
         el("p", {}, el("b", {}, "Tries: "), experiment.tries),
         code,
         el("p", {class: "why"}, el("b", {}, "Why: "), experiment.why),
-        el("div", {class: "actions"}, el("button", {type: "button"}, "Run"))),
-      el("div", {class: "result", hidden: true})));
-  card.querySelector("button").addEventListener("click", () => runExperiment(experiment, card));
+        notes.map(([condition, note]) => el("p", {class: "known"}, el("b", {}, `${CONDITIONS[condition].label}: `), note)),
+        el("div", {class: "actions"},
+          el("button", {type: "button", class: "run", "aria-label": `Run experiment ${number}: ${experiment.title}`}, "Run"))),
+      el("div", {class: "result"},
+        el("p", {class: "placeholder"}, skip ? `Skipped here: ${skip}`
+          : "Not run yet. Run it, and this browser's outcome, the requests the server saw " +
+            "(preflights included) and a picture of the messages appear here."))));
+  const button = card.querySelector("button");
+  if (skip) button.disabled = true;
+  button.addEventListener("click", () => exclusive(() => runExperiment(experiment, card)));
   return card;
 }
 
+// One run at a time: a Run pressed during Run all waits for it, and the other way round.
+let queue = Promise.resolve();
+function exclusive(task) {
+  const done = queue.then(task);
+  queue = done.catch(() => {});
+  return done;
+}
+
 async function runExperiment(experiment, card) {
+  const skip = skipReason(experiment) || await framesMissing(experiment);
+  if (skip) {
+    showSkipped(card, skip);
+    return {id: experiment.id, title: experiment.title, skipped: skip};
+  }
   const button = card.querySelector("button");
   button.disabled = true;
   const calls = callsOf(experiment);
-  const run = runToken(), seen = {latest: 0};
-  const outcomes = [];
+  const run = runToken(), seen = {latest: 0, before: 0};
+  const outcomes = [], notes = [];
   let problems = [];
   try {
     for (const call of calls) {
       const outcome = await perform(call, run, seen);
+      const verdict = judge(call, outcome, run);
       outcomes.push(outcome);
-      problems = problems.concat(judge(call, outcome));
+      problems = problems.concat(verdict.problems);
+      if (verdict.note) notes.push(verdict.note);
     }
   } catch (error) {
     problems.push(`the experiment could not run: ${error.message}`);
   }
-  showResult(card, calls, outcomes, problems);
+  showResult(card, experiment, calls, outcomes, problems, notes);
   button.disabled = false;
   return {id: experiment.id, title: experiment.title, as_expected: problems.length === 0, problems};
 }
 
-function showResult(card, calls, outcomes, problems) {
+// Why the frames an experiment runs in are not there, or null once they are.
+async function framesMissing(experiment) {
+  for (const call of experiment.calls) {
+    if (!(call.runs_in in FRAMES)) continue;
+    try { await FRAMES[call.runs_in].ready; } catch (error) { return error.message; }
+  }
+  return null;
+}
+
+function showSkipped(card, why) {
+  card.querySelector(".result").replaceChildren(el("p", {class: "placeholder"}, `Skipped: ${why}`));
+  card.querySelector(".outcome").replaceChildren(el("span", {class: "chip na"}, "skipped"));
+}
+
+function showResult(card, experiment, calls, outcomes, problems, notes) {
   const result = card.querySelector(".result");
   result.replaceChildren();
-  result.hidden = false;
   const fine = problems.length === 0;
   card.classList.toggle("unexpected", !fine);
   card.querySelector(".outcome").replaceChildren(el("span", {class: `chip ${fine ? "ok" : "warn"}`},
-    fine ? "\u2713 as the lesson says" : "\u26a0 unexpected"));
+    !fine ? "\u26a0 unexpected" : notes.length ? `\u2713 ${CONDITIONS[notes[0][0]].chip}` : "\u2713 as the lesson says"));
   if (!fine) result.append(el("ul", {class: "problems"}, problems.map(p => el("li", {}, p))));
+  const before = notesBefore(experiment).map(([, note]) => note);
+  for (const [condition, note] of notes) {
+    if (!before.includes(note)) result.append(el("p", {class: "known"}, el("b", {}, `${CONDITIONS[condition].label}: `), note));
+  }
   outcomes.forEach((outcome, index) => {
     const call = calls[index];
-    if (outcomes.length > 1) result.append(el("h4", {}, `Call ${index + 1}`));
-    result.append(el("h4", {}, "This browser"), browserSaw(outcome),
+    if (outcomes.length > 1) result.append(el("h4", {class: "call"}, `Call ${index + 1}`));
+    result.append(el("h4", {}, call.runs_in in WHERE ? `In ${WHERE[call.runs_in]}` : "This browser"),
+                  browserSaw(outcome),
                   el("h4", {}, "The server saw"), serverSaw(outcome),
                   picture(call, outcome));
   });
 }
 
 function browserSaw(outcome) {
-  if (!outcome.readable) {
+  if (outcome.read === false) {
     return el("p", {class: "bad"}, `\u2717 fetch failed: ${outcome.error || "no answer"}`);
+  }
+  if (outcome.read === "opaque") {
+    return el("p", {class: "na"}, `\u2013 fetch resolved with an opaque response: type '${outcome.type}', ` +
+      `status ${outcome.status}, body ${JSON.stringify(outcome.body)}: nothing to read, and no error`);
   }
   const read = Object.entries(outcome.headers).map(([name, value]) =>
     el("span", {class: "body mono"}, `headers.get('${name}') = ${value === null ? "null" : JSON.stringify(value)}`));
@@ -4208,19 +4632,22 @@ function browserSaw(outcome) {
 function entryLine(entry) {
   const asked = entry.request_headers["Access-Control-Request-Method"];
   const what = entry.preflight ? `OPTIONS ${entry.path} (preflight for ${asked})` : `${entry.method} ${entry.path}`;
+  const from = entry.origin === null ? "no Origin" : `Origin: ${entry.origin}`;
   return el("li", {},
     el("span", {class: "mono"}, `${what} \u2192 ${entry.status}`),
+    el("span", {class: "from mono"}, from),
     el("span", {class: `verdict ${tone(entry.allowed)}`}, `${icon(entry.allowed)} ${entry.verdict}`));
 }
 
 function serverSaw(outcome) {
-  if (!outcome.entries.length) return el("p", {class: "na"}, "Nothing: no request from this page reached the server.");
+  if (!outcome.entries.length) return el("p", {class: "na"}, "Nothing: no request of this call reached the server.");
   return el("ul", {class: "entries"}, outcome.entries.map(entryLine));
 }
 
 // -- the picture: page, browser and server as lanes; an arrow per message ---------
 
 const LANES = {page: 1, browser: 2, server: 3};
+const PAGE_LANE = {page: "Page", other: "Other origin", sandboxed: "Sandboxed frame"};
 const short = path => path.length > 32 ? path.split("?")[0] + "?\u2026" : path;   // the list above has it whole
 
 function arrow(from, to, label, sub, kind) {
@@ -4237,94 +4664,107 @@ function mark(words, kind) {
   return el("div", {class: `mark ${kind}`}, words);
 }
 
-function corsLines(headers) {
-  const lines = Object.entries(headers).filter(([name]) => name.startsWith("Access-Control-"))
+function answerLines(entry) {
+  const lines = Object.entries(entry.response_headers).filter(([name]) => name.startsWith("Access-Control-"))
     .map(([name, value]) => `${name}: ${value}`);
-  return lines.length ? lines : ["no Access-Control-* header"];
+  if (!lines.length) lines.push("no Access-Control-* header");
+  if (entry.response_headers.Location) lines.push(`Location: ${entry.response_headers.Location}`);
+  return lines;
 }
 
-function reasonOf(verdict) {
-  return verdict.replace(/^blocked: /, "");
-}
+const reasonOf = entry => (entry.with_credentials || entry.verdict).replace(/^blocked: /, "");
+const originLine = entry => entry.origin === null ? "no Origin" : `Origin: ${entry.origin}`;
 
 function picture(call, outcome) {
-  const method = ((call.init && call.init.method) || "GET").toUpperCase();
-  const steps = [el("div", {class: "lane"}, el("span", {}, "Page")),
+  const method = ((call.init && call.init.method) || "GET");
+  const lane = PAGE_LANE[call.runs_in] || PAGE_LANE.page;
+  const steps = [el("div", {class: "lane"}, el("span", {}, lane)),
                  el("div", {class: "lane"}, el("span", {}, "Browser")),
                  el("div", {class: "lane"}, el("span", {}, "Server"))];
-  steps.push(arrow("page", "browser", `fetch ${method} ${short(call.path)}`, [], "request"));
-  const preflighted = outcome.entries.some(entry => entry.preflight);
-  if (call.preflight && !preflighted && outcome.entries.length) {
-    steps.push(mark(`preflight answer still cached: no OPTIONS sent`, "na"));
+  steps.push(arrow("page", "browser", `fetch ${method} ${short(call.path)}`,
+                   call.init.mode ? [`mode: '${call.init.mode}'`] : [], "request"));
+  const entries = outcome.entries;
+  if (call.preflight && !entries.some(entry => entry.preflight) && entries.length) {
+    steps.push(mark("preflight answer still cached: no OPTIONS sent", "na"));
   }
   let stopped = false;
-  for (const entry of outcome.entries) {
+  entries.forEach((entry, index) => {
+    const next = entries[index + 1];
     if (entry.preflight) {
-      const asked = [`Access-Control-Request-Method: ${entry.request_headers["Access-Control-Request-Method"]}`];
+      const asked = [originLine(entry), `Access-Control-Request-Method: ${entry.request_headers["Access-Control-Request-Method"]}`];
       const names = entry.request_headers["Access-Control-Request-Headers"];
       if (names) asked.push(`Access-Control-Request-Headers: ${names}`);
       steps.push(arrow("browser", "server", `preflight: OPTIONS ${short(entry.path)}`, asked, "request"));
-      steps.push(arrow("server", "browser", `${entry.status}`, corsLines(entry.response_headers), "response"));
-      if (entry.allowed === false) {
-        steps.push(mark(`\u2717 the browser stops here: ${reasonOf(entry.verdict)}. The ${method} is never sent.`, "bad"));
+      steps.push(arrow("server", "browser", `${entry.status}`, answerLines(entry), "response"));
+      if (entry.allowed === false && next) {       // the standard says stop; this browser did not
+        steps.push(mark(`\u26a0 by the standard the browser stops here: ${reasonOf(entry).replace(/; the \S+ is never sent$/, "")}. ` +
+                        `This browser sent the ${method} anyway.`, "warn"));
+      } else if (entry.allowed === false) {
+        steps.push(mark(`\u2717 the browser stops here: ${reasonOf(entry)}`, "bad"));
         stopped = true;
       } else {
-        steps.push(mark(`\u2713 preflight passed`, "ok"));
+        steps.push(mark("\u2713 preflight passed", "ok"));
       }
-    } else {
-      steps.push(arrow("browser", "server", `${entry.method} ${short(entry.path)}`,
-                       entry.cookies.length ? [`Cookie: ${entry.cookies.join(", ")}`] : [], "request"));
-      steps.push(arrow("server", "browser", `${entry.status}`, corsLines(entry.response_headers), "response"));
-      if (!outcome.readable) {
-        const why = entry.allowed === false ? reasonOf(entry.verdict) : "see the browser's console";
-        steps.push(mark(`\u2717 the browser blocks the read: ${why}`, "bad"));
-        stopped = true;
-      }
+      return;
     }
-  }
-  if (!outcome.entries.length) {
-    steps.push(mark("\u2717 nothing reached the server", "bad"));
-  }
-  if (outcome.readable) {
+    const sent = [originLine(entry)];
+    if (entry.cookies.length) sent.push(`Cookie: ${entry.cookies.join(", ")}`);
+    steps.push(arrow("browser", "server", `${entry.method} ${short(entry.path)}`, sent, "request"));
+    steps.push(arrow("server", "browser", `${entry.status}`, answerLines(entry), "response"));
+    const location = entry.response_headers.Location;
+    if (location && next) {
+      const tainted = next.origin === "null" && entry.origin !== "null" ? "; from here on Origin: null (another origin)" : "";
+      steps.push(mark(`\u21aa the redirect passed the CORS check: the browser follows it${tainted}`, "ok"));
+    } else if (location && outcome.read === false) {
+      steps.push(mark(`\u2717 the browser does not follow the redirect: ${reasonOf(entry)}`, "bad"));
+      stopped = true;
+    } else if (outcome.read === false && !next) {
+      const why = entry.allowed === false || entry.with_credentials ? reasonOf(entry) : "see the browser's console";
+      steps.push(mark(`\u2717 the browser blocks the read: ${why}`, "bad"));
+      stopped = true;
+    }
+  });
+  if (!entries.length) steps.push(mark("\u2717 nothing reached the server", "bad"));
+  if (outcome.read === true) {
     steps.push(arrow("browser", "page", `\u2713 response: ${outcome.status}`, [], "response"));
+  } else if (outcome.read === "opaque") {
+    steps.push(arrow("browser", "page", "opaque response: status 0, no headers, no body",
+                     ["the page has it, and cannot open it"], "response opaque"));
   } else {
     steps.push(arrow("browser", "page", `\u2717 ${outcome.error || "TypeError"}`,
                      stopped ? [] : ["the browser refused"], "response"));
   }
   return el("div", {class: "diagram", role: "img",
-                    "aria-label": "Messages between the page, the browser and the server"}, steps);
+                    "aria-label": `Messages between the ${lane.toLowerCase()}, the browser and the server`}, steps);
 }
 
 // -- run all, autorun ---------------------------------------------------------------
 
-function browserName() {
-  const ua = navigator.userAgent;
-  const patterns = [[/Firefox\/(\d+)/, "Firefox"], [/Edg\/(\d+)/, "Edge"],
-                    [/(?:Headless)?Chrome\/(\d+)/, "Chrome"], [/Version\/(\d+).*Safari/, "Safari"]];
-  for (const [pattern, name] of patterns) {
-    const match = ua.match(pattern);
-    if (match) return `${name} ${match[1]}`;
-  }
-  return "an unknown browser";
-}
-
 async function runAll() {
-  const button = $("#run-all");
-  button.disabled = true;
+  const buttons = $$("button.run");
+  for (const button of buttons) { button.disabled = true; button.title = "waits for Run all"; }
   $("#summary").textContent = "running\u2026";
   const results = [];
   for (const experiment of EXPERIMENTS) {
-    results.push(await runExperiment(experiment, $(`#x-${experiment.id}`)));
+    const card = $(`#x-${experiment.id}`);
+    results.push(await runExperiment(experiment, card));
+    card.querySelector("button").disabled = true;      // until Run all is over
   }
-  const passed = results.filter(r => r.as_expected).length;
-  $("#summary").replaceChildren(el("span", {class: `chip ${passed === results.length ? "ok" : "warn"}`},
-    `${passed} of ${results.length} experiments behaved as the lesson says, in ${browserName()}`));
-  button.disabled = false;
+  const ran = results.filter(r => !r.skipped);
+  const passed = ran.filter(r => r.as_expected).length;
+  const skipped = results.length - ran.length;
+  $("#summary").replaceChildren(el("span", {class: `chip ${passed === ran.length ? "ok" : "warn"}`},
+    `${passed} of ${ran.length} experiments behaved as the lesson says, in ${browserName()}` +
+    (skipped ? `; ${skipped} skipped (each card says why)` : "")));
+  for (const [index, button] of buttons.entries()) {
+    button.disabled = Boolean(skipReason(EXPERIMENTS[index]));
+    button.removeAttribute("title");
+  }
   return results;
 }
 
 async function autorun() {
-  const results = await runAll();
+  const results = await exclusive(runAll);
   await fetch("/results", {method: "POST", headers: {"Content-Type": "application/json"},
                            body: JSON.stringify({browser: browserName(), experiments: results})});
 }
@@ -4348,7 +4788,7 @@ function builderCall() {
   if (header) init.headers = {[header]: form.elements["header-value"].value};
   if (form.elements.credentials.checked) init.credentials = "include";
   const path = "/cors" + (query.toString() ? `?${query}` : "");
-  return {path, url: API + path, init, reads: {"X-Demo-Count": true, "X-Demo-Hidden": false}};
+  return {path, url: API + path, init, runs_in: "page", reads: {"X-Demo-Count": true, "X-Demo-Hidden": false}};
 }
 
 async function whyPreflight(init) {      // the server's rules, not a copy of them here
@@ -4369,10 +4809,10 @@ async function runBuilder(event) {
   const call = builderCall();
   const button = $("#builder button");
   button.disabled = true;
-  const outcome = await whyPreflight(call.init).then(reason => {
-    call.preflight = reason;
-    return perform(call, runToken(), {latest: 0});
-  }).catch(error => ({readable: false, error: error.message, entries: [], headers: {}}));
+  const outcome = await exclusive(async () => {
+    call.preflight = await whyPreflight(call.init);
+    return perform(call, runToken(), {latest: 0, before: 0});
+  }).catch(error => ({read: false, error: error.message, entries: [], headers: {}}));
   const result = $("#builder-result");
   result.replaceChildren(el("h4", {}, "Why"), explain(call, outcome),
                          el("h4", {}, "This browser"), browserSaw(outcome),
@@ -4392,7 +4832,7 @@ function explain(call, outcome) {
     lines.push(`${entry.preflight ? "The preflight" : `The ${entry.method}`} got ${entry.status}; ${entry.verdict}.`);
   }
   if (!outcome.entries.length) lines.push("Nothing reached the server: the browser refused before sending (see its console).");
-  if (outcome.readable) {
+  if (outcome.read === true) {
     const hidden = Object.entries(outcome.headers).filter(([, value]) => value === null).map(([name]) => name);
     lines.push("The page read the response." + (hidden.length
       ? ` Script could not read ${hidden.join(" and ")}: not in Access-Control-Expose-Headers.` : ""));
@@ -4407,12 +4847,12 @@ function explain(call, outcome) {
 let logLatest = 0;
 
 function logRow(entry) {
-  return el("div", {class: "log-row"},
-    el("span", {class: "mono"}, new Date(entry.time).toLocaleTimeString([], {hour12: false})),
-    el("span", {class: "mono"}, `${entry.preflight ? "OPTIONS (preflight)" : entry.method} ${entry.path}`),
-    el("span", {class: "origin mono"}, entry.origin === null ? "no Origin" : entry.origin),
-    el("span", {class: "mono"}, String(entry.status)),
-    el("span", {class: `verdict-cell ${tone(entry.allowed)}`}, `${icon(entry.allowed)} ${entry.verdict}`));
+  return el("div", {class: "log-row", role: "row"},
+    el("span", {class: "mono", role: "cell"}, new Date(entry.time).toLocaleTimeString([], {hour12: false})),
+    el("span", {class: "mono", role: "cell"}, `${entry.preflight ? "OPTIONS (preflight)" : entry.method} ${entry.path}`),
+    el("span", {class: "origin mono", role: "cell"}, entry.origin === null ? "no Origin" : entry.origin),
+    el("span", {class: "mono", role: "cell"}, String(entry.status)),
+    el("span", {class: `verdict-cell ${tone(entry.allowed)}`, role: "cell"}, `${icon(entry.allowed)} ${entry.verdict}`));
 }
 
 async function refreshLog() {
@@ -4431,51 +4871,84 @@ async function refreshLog() {
 
 // -- start ----------------------------------------------------------------------------------
 
-function showAllowList() {
+// Can this page reach the API, and read what it sends to allow-listed origins?
+// One request; a second, opaque one only when the first fails, to tell an API
+// that does not answer from one that does not trust this page.
+async function checkApi() {
   const status = $("#allow-status");
-  if (SETTINGS.allow_list.includes(PAGE)) {
+  const run = "setup-" + runToken();
+  status.className = "notice";
+  status.textContent = `Asking the API at ${API}\u2026`;
+  try {
+    await fetch(withRun(`${API}/allow-origin`, run), {cache: "no-store"});
     status.className = "notice ok";
-    status.replaceChildren(`\u2713 This page's origin, ${PAGE}, is on the API's allow-list.`);
-  } else {
-    status.className = "notice warn";
-    status.replaceChildren(`\u26a0 This page's origin, ${PAGE}, is not on the API's allow-list (`,
-      SETTINGS.allow_list.join(", ") || "empty",
-      "), so the experiments that need it will be blocked. Restart the demo with ",
-      el("code", {}, `python cors_demo.py --allow-origin ${PAGE}`), ".");
+    status.replaceChildren(`\u2713 The API at ${API} answers, and this page's origin, ${PAGE}, is on its allow-list.`);
+    return;
+  } catch {}
+  try {
+    await fetch(withRun(`${API}/`, run), {mode: "no-cors", cache: "no-store"});
+  } catch {
+    status.className = "notice bad";
+    status.replaceChildren(`\u2717 No answer from the API at ${API}/, so every experiment will fail. Is `,
+      el("code", {}, "python cors_demo.py"), " running? If the API has another URL, give it in the API field above or as ",
+      el("code", {}, "?api=URL"), `. In a sandbox that forwards ports, port ${SETTINGS.api_port} must be forwarded, ` +
+      "and public, for this browser to reach it.");
+    return;
   }
+  const command = `${SETTINGS.command} --allow-origin ${PAGE}`;
+  status.className = "notice warn";
+  status.replaceChildren(`\u26a0 The API at ${API} answers, but this page's origin, ${PAGE}, is not on its ` +
+    "allow-list, so the experiments that need it will be blocked. Restart the demo with ",
+    el("code", {}, command), ".");
 }
 
 function useApi(event) {
   event.preventDefault();
-  const api = apiFrom($("#api").value);
+  const api = originFrom($("#api").value);
   if (!api) { $("#api").setCustomValidity("a URL such as http://127.0.0.1:8000"); $("#api").reportValidity(); return; }
   $("#api").setCustomValidity("");
   API = api;
   params.set("api", api);
   history.replaceState(null, "", `?${params}`);
-  for (const [index, experiment] of EXPERIMENTS.entries()) {
-    $(`#x-${experiment.id}`).replaceWith(experimentCard(experiment, index + 1));
-  }
+  showExperiments();
   showBuilderCode();
+  checkApi();
+}
+
+function showExperiments() {
+  const parts = [];
+  EXPERIMENTS.forEach((experiment, index) => {
+    if (!parts.length || parts[parts.length - 1].id !== experiment.part) {
+      parts.push({id: experiment.part, cards: []});
+    }
+    parts[parts.length - 1].cards.push(experimentCard(experiment, index + 1));
+  });
+  $("#experiments").replaceChildren(...parts.map(part =>
+    el("section", {class: "part", "aria-labelledby": `part-${part.id}`},
+      el("h3", {class: "part-title", id: `part-${part.id}`}, SETTINGS.parts[part.id]),
+      part.cards)));
 }
 
 async function start() {
   $("#page-origin").textContent = PAGE;
+  $("#other-origin").textContent = OTHER;
   $("#api").value = API;
   $("#api-form").addEventListener("submit", useApi);
-  showAllowList();
+  startFrames();
+  showExperiments();
+  $("#run-all").addEventListener("click", () => exclusive(runAll));
+  $("#builder").addEventListener("input", showBuilderCode);
+  $("#builder").addEventListener("submit", runBuilder);
+  showBuilderCode();
+  const api = checkApi();
   try {
     logLatest = Math.max(0, (await readLog("since=1000000000000000")).latest - 30);
   } catch (error) {
     $("#log-status").textContent = `The playground's /log could not be read: ${error.message}`;
   }
-  $("#experiments").append(...EXPERIMENTS.map((experiment, index) => experimentCard(experiment, index + 1)));
-  $("#run-all").addEventListener("click", runAll);
-  $("#builder").addEventListener("input", showBuilderCode);
-  $("#builder").addEventListener("submit", runBuilder);
-  showBuilderCode();
   await refreshLog();
   setInterval(refreshLog, 2000);
+  await api;
   if (params.get("autorun") === "1") await autorun();
 }
 
@@ -4496,15 +4969,26 @@ PAGE_BODY = r"""
       <input id="api" type="url" name="api" spellcheck="false" autocomplete="off">
       <button type="submit" class="secondary">Use this API</button>
     </form>
-    <p id="allow-status" class="notice" role="status">Reading the API's settings&hellip;</p>
+    <p id="allow-status" class="notice" role="status">Asking the API&hellip;</p>
+    <div id="frames" class="frames">
+      <p>The other origin, <code id="other-origin"></code>, on no allow-list: the last
+      experiments run their fetches in these two frames of it, the second sandboxed (its
+      origin is <code>null</code>).</p>
+      <div id="frame-other" class="frame"></div>
+      <div id="frame-sandboxed" class="frame"></div>
+    </div>
     <div class="actions">
       <button id="run-all" type="button">Run all</button>
       <span id="summary" role="status"></span>
     </div>
     <p class="legend"><span class="ok">&#x2713; readable</span> &middot;
       <span class="bad">&#x2717; blocked</span> &middot;
-      <span class="warn">&#x26a0; unexpected: not what the lesson says</span> &middot;
-      the API ignores <code>?run=</code>: a fresh one per run keeps cached preflights out of the way.</p>
+      <span class="na">&ndash; opaque</span> &middot;
+      <span class="warn">&#x26a0; unexpected: not what the lesson says</span>.
+      The page adds a run token, <code>run=&hellip;</code>, to every URL it fetches (and to a
+      redirect's <code>to=</code>); the API ignores it. It finds this page's requests in the
+      log, whoever else uses the server, and gives each run its own preflight cache. The code
+      shown leaves it out.</p>
   </div>
 </header>
 <main class="wrap">
@@ -4550,8 +5034,8 @@ PAGE_BODY = r"""
   <div class="panel">
     <p id="log-status">Every request the API received, newest first, from any page or tool; as
     JSON at <a href="/log">/log</a>.</p>
-    <div id="log-rows" class="log-rows">
-      <div class="log-row head"><span>time</span><span>request</span><span class="origin">Origin</span><span>status</span><span class="verdict-cell">verdict</span></div>
+    <div id="log-rows" class="log-rows" role="table" tabindex="0" aria-label="The server's log, newest first">
+      <div class="log-row head" role="row"><span role="columnheader">time</span><span role="columnheader">request</span><span class="origin" role="columnheader">Origin</span><span role="columnheader">status</span><span class="verdict-cell" role="columnheader">verdict</span></div>
     </div>
   </div>
 </main>
@@ -4593,7 +5077,7 @@ def render_page(demo):
                 "playground_port": demo.playground_port, "other_port": demo.other_port,
                 "max_age": demo.max_age, "allow_list": list(demo.allow_list),
                 "command": " ".join(shlex.quote(word) for word in demo.command),
-                "lesson": lesson_json(demo.max_age)}
+                "parts": PARTS, "lesson": lesson_json(demo.max_age)}
     # In a <script> element only "</script" or "<!--" could end it early: no "<" at all.
     data = json.dumps(settings).replace("<", "\\u003c")
     page = PAGE_TEMPLATE.replace("@BODY@", PAGE_BODY.replace("@VERSION@", __version__))
@@ -4638,13 +5122,18 @@ document.getElementById("origin").textContent = location.origin;
 if (isOrigin(parentOrigin) && window.parent !== window) {
   addEventListener("message", async event => {
     if (event.source !== window.parent || event.origin !== parentOrigin) return;
-    window.parent.postMessage(await perform(event.data), parentOrigin);
+    const outcome = await perform(event.data);
+    const {method = "GET"} = event.data.init || {};
+    document.getElementById("last").textContent = `Last: ${method} ${new URL(event.data.url).pathname}: ` +
+      (outcome.readable ? `read, status ${outcome.status}` : "blocked");
+    window.parent.postMessage(outcome, parentOrigin);
   });
   window.parent.postMessage({ready: true, origin: location.origin}, parentOrigin);
 }
 """
 
-FRAME_STYLE = "body { font: 14px/1.4 system-ui, sans-serif; margin: 8px; color: #5a6372; }"
+FRAME_STYLE = ("body { font: 13px/1.4 system-ui, sans-serif; margin: 6px 8px; color: #5a6372; } "
+               "p { margin: 0; } code { overflow-wrap: anywhere; }")
 
 FRAME_TEMPLATE = """<!doctype html>
 <html lang="en">
@@ -4655,8 +5144,8 @@ FRAME_TEMPLATE = """<!doctype html>
 <style>@STYLE@</style>
 </head>
 <body>
-<p>cors_demo's other origin, <code id="origin"></code>: on no allow-list. It makes the
-fetches the playground asks for, and tells it what it could read.</p>
+<p><b>Another origin</b>, <code id="origin"></code>, on no allow-list.
+<span id="last">It makes the fetches the playground asks for.</span></p>
 <script>@SCRIPT@</script>
 </body>
 </html>

@@ -1213,6 +1213,15 @@ class TestLog(ServerTestCase):
         self.assertEqual({entry["run"] for entry in entries}, {"two"})
         self.assertEqual(fetch(self.playground, "/log?run=a%20b").status, 400)
 
+    def test_path_gives_the_entries_of_one_route_only(self):
+        first = fetch(self.playground, "/log").json()["latest"]
+        self.get("/data?run=x", PAGE)
+        self.get("/allow-cors")
+        self.get("/data", PAGE, "DELETE")
+        entries = fetch(self.playground, f"/log?path=/data&since={first}").json()["entries"]
+        self.assertEqual([(e["method"], e["path"]) for e in entries], [("DELETE", "/data"), ("GET", "/data?run=x")])
+        self.assertEqual(fetch(self.playground, "/log?path=/nowhere").status, 400)
+
     def test_long_values_are_cut_and_the_answer_stays_under_1_mib(self):
         value = '"' * 1024                               # doubles when JSON-escaped
         query = "&".join(f"{name}={urllib.parse.quote(value)}" for name in
@@ -2804,6 +2813,36 @@ class TestCommandLine(unittest.TestCase):
         self.assertEqual(err, "")
 
 
+class TestLesson(unittest.TestCase):
+    """LESSON is data the page and the tests read: its shape is part of the contract."""
+
+    def test_every_experiment_is_complete_and_in_a_part(self):
+        ids = [experiment["id"] for experiment in cors_demo.LESSON]
+        self.assertEqual(len(ids), len(set(ids)))
+        for experiment in cors_demo.LESSON:
+            with self.subTest(experiment["id"]):
+                self.assertIn(experiment["part"], cors_demo.PARTS)
+                self.assertTrue(experiment["title"] and experiment["tries"] and experiment["why"])
+                for call in experiment["calls"]:
+                    self.assertIn(call["runs_in"], ("page", "other", "sandboxed"))
+                    self.assertIn(call["readable"], (True, False, "opaque"))
+                    for arrival in call["arrives"]:
+                        self.assertRegex(arrival, r"^[A-Za-z]+ /[a-z-]*( \((Origin: null|no Origin)\))?$")
+                    for condition, known in call.get("known", {}).items():
+                        self.assertIn(condition, ("Chromium", "Firefox", "cross-site", "shared"))
+                        self.assertTrue(known["note"] and known["accept"])
+
+    def test_parts_come_in_order(self):
+        parts = [experiment["part"] for experiment in cors_demo.LESSON]
+        self.assertEqual(list(dict.fromkeys(parts)), list(cors_demo.PARTS))
+
+    def test_the_paths_it_calls_are_the_apis(self):
+        for experiment in cors_demo.LESSON:
+            for call in experiment["calls"]:
+                path = call["path"].split("?")[0]
+                self.assertIn(path, cors_demo.ROUTES, experiment["id"])
+
+
 class TestPlayground(ServerTestCase):
 
     def post_results(self, body, content_type="application/json"):
@@ -2825,9 +2864,14 @@ class TestPlayground(ServerTestCase):
         self.assertEqual(settings["api_port"], self.api_port)
         self.assertEqual(settings["max_age"], cors_demo.MAX_AGE)
         self.assertEqual([e["id"] for e in settings["lesson"]], [e["id"] for e in cors_demo.LESSON])
+        self.assertEqual(settings["parts"], cors_demo.PARTS)
         calls = {e["id"]: e["calls"] for e in settings["lesson"]}
         self.assertEqual(calls["delete"][0]["preflight"], "DELETE is not GET, HEAD or POST")
         self.assertIsNone(calls["bare"][0]["preflight"])
+        self.assertEqual(calls["lower-case-method"][0]["preflight"], "patch is not GET, HEAD or POST")
+        self.assertIsNone(calls["no-cors"][0]["preflight"], "no-cors never preflights")
+        self.assertEqual(calls["authorization-star"][0]["preflight"],
+                         "request headers that are not CORS-safelisted: authorization")
 
     def test_without_max_age_the_lesson_expects_a_second_preflight(self):
         demo = cors_demo.Demo(port=0, max_age=0)
@@ -2862,6 +2906,18 @@ class TestPlayground(ServerTestCase):
         self.assertEqual(out.getvalue(), "1 of 2 experiments behaved as the lesson says, "
                                          "in Chrome 15031m; unexpected: put\n")
 
+    def test_skipped_experiments_are_named_apart(self):
+        out = io.StringIO()
+        demo = cors_demo.Demo(port=0, quiet=True, out=out).start()
+        self.addCleanup(demo.stop)
+        body = {"browser": "Firefox 153", "experiments": [
+            {"id": "bare", "as_expected": True}, {"id": "redirect-other-origin", "skipped": "no second host name"}]}
+        reply = fetch(demo.playground_url, "/results", "POST", {"Content-Type": "application/json"},
+                      json.dumps(body).encode())
+        self.assertEqual(reply.status, 204)
+        self.assertEqual(out.getvalue(), "1 of 1 experiments behaved as the lesson says, in Firefox 153; "
+                                         "skipped: redirect-other-origin\n")
+
     def test_results_must_be_json_of_the_right_shape(self):
         self.assertEqual(self.post_results({"browser": "x", "experiments": [{"id": "a", "as_expected": True}]},
                                            "text/plain").status, 415)
@@ -2882,83 +2938,172 @@ class TestPlayground(ServerTestCase):
 
 # ---------------------------------------------------------------- in a real browser
 
-BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# A fresh Firefox profile that asks nothing of the network at start-up (the test
+# machine has none) and shows no first-run page.
+FIREFOX_PREFS = {"browser.shell.checkDefaultBrowser": False, "browser.aboutwelcome.enabled": False,
+                 "datareporting.policy.dataSubmissionEnabled": False, "app.update.disabledForTesting": True,
+                 "network.captive-portal-service.enabled": False, "network.connectivity-service.enabled": False,
+                 "browser.safebrowsing.update.enabled": False, "toolkit.telemetry.reportingpolicy.firstRun": False}
+ENGINES = {"Chromium": ("chromium", "chromium-browser", "google-chrome"), "Firefox": ("firefox-esr", "firefox")}
 EXPERIMENT_IDS = [experiment["id"] for experiment in cors_demo.LESSON]
 
 
-def find_browser():
-    """Headless Chromium: $CORS_DEMO_BROWSER, or chromium, chromium-browser, google-chrome."""
+def find_browser(engine):
+    """The engine's browser: $CORS_DEMO_BROWSER if it is one of this engine (then
+    only that engine runs), else the first of its usual commands on the PATH."""
     given = os.environ.get("CORS_DEMO_BROWSER")
     if given:
-        return given
-    for name in ("chromium", "chromium-browser", "google-chrome"):
+        is_firefox = "firefox" in Path(given).name.lower()
+        return given if is_firefox == (engine == "Firefox") else None
+    for name in ENGINES[engine]:
         if shutil.which(name):
             return shutil.which(name)
     return None
 
 
-class TestInBrowser(unittest.TestCase):
-    """The playground, run by a real Chromium: the page must tell the truth."""
+class BrowserTests:
+    """The playground, run by a real browser of one engine: the page must tell the truth.
+    Each engine's TestCase mixes this in."""
+    engine = None
 
     def setUp(self):
-        self.browser = find_browser()
+        self.browser = find_browser(self.engine)
         if self.browser is None:
-            reason = ("no browser: install chromium, or set CORS_DEMO_BROWSER to Chrome or "
-                      "Chromium")
+            if os.environ.get("CORS_DEMO_BROWSER"):
+                self.skipTest(f"CORS_DEMO_BROWSER names a browser of another engine than {self.engine}")
+            reason = (f"no {self.engine}: install {' or '.join(ENGINES[self.engine][:2])}, or set "
+                      f"CORS_DEMO_BROWSER to its command")
             if os.environ.get("CI"):
                 self.fail(reason + " (CI must run the browser tests)")
             self.skipTest(reason)
         self.out = io.StringIO()
         self.demo = cors_demo.Demo(port=0, quiet=True, out=self.out).start()
         self.addCleanup(self.demo.stop)
-        self.profile = tempfile.mkdtemp(prefix="cors-demo-browser-")
-        self.addCleanup(shutil.rmtree, self.profile, True)
 
-    def browser_command(self, *args):
-        return [self.browser, *BROWSER_FLAGS, f"--user-data-dir={self.profile}", *args]
+    def open(self, url, *args):
+        """The browser, in a profile of its own, opening url; killed at the test's end."""
+        profile = tempfile.mkdtemp(prefix="cors-demo-browser-")
+        self.addCleanup(shutil.rmtree, profile, True)
+        if self.engine == "Firefox":
+            prefs = "".join(f"user_pref({json.dumps(name)}, {json.dumps(value)});\n"
+                            for name, value in FIREFOX_PREFS.items())
+            Path(profile, "user.js").write_text(prefs)
+            command = [self.browser, "--headless", "--no-remote", "--profile", profile, *args, url]
+        else:
+            command = [self.browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args, url]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(process.wait)
+        self.addCleanup(process.kill)
+        return process
+
+    def summaries(self, count, timeout=60):
+        """Wait until the page's autorun has posted count summaries; the lines."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.out.getvalue().splitlines()
+            if len(lines) >= count or time.monotonic() > deadline:
+                return lines
+            self.demo.results_posted.wait(0.5)
+            self.demo.results_posted.clear()
+
+    def assertAutorunAsTheLessonSays(self, lines, count=1):
+        self.assertEqual(len(lines), count, f"{len(lines)} of {count} pages posted results in time")
+        name = {"Chromium": "Chrome", "Firefox": "Firefox"}[self.engine]
+        total = len(EXPERIMENT_IDS)
+        for line in lines:
+            self.assertRegex(line, rf"^{total} of {total} experiments behaved as the lesson says, "
+                                   rf"in {name} \d+$")
+
+    def log_entries(self):
+        """Every API request, oldest first, as the server's log has them."""
+        entries, since = [], 0
+        while True:
+            page = fetch(self.demo.playground_url, f"/log?since={since}").json()["entries"][::-1]
+            if not page:
+                return entries
+            entries += page
+            since = page[-1]["id"]
 
     def test_every_experiment_behaves_as_the_lesson_says(self):
-        process = subprocess.Popen(self.browser_command(self.demo.playground_url + "/?autorun=1"),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            posted = self.demo.results_posted.wait(timeout=60)
-        finally:
-            process.kill()
-            process.wait()
-        self.assertTrue(posted, "the page posted no results within 60 s")
+        self.open(self.demo.playground_url + "/?autorun=1")
+        self.assertAutorunAsTheLessonSays(self.summaries(1))
         results = self.demo.results
-        self.assertRegex(results["browser"], r"^Chrome \d+$")
-        count = len(EXPERIMENT_IDS)
-        self.assertEqual(self.out.getvalue(), f"{count} of {count} experiments behaved as the lesson "
-                                              f"says, in {results['browser']}\n")
         self.assertEqual([item["id"] for item in results["experiments"]], EXPERIMENT_IDS)
         for item in results["experiments"]:
             with self.subTest(item["id"]):
                 self.assertTrue(item["as_expected"], item.get("problems"))
-        # The page judged itself; the server's log says what really crossed the wire.
-        entries = fetch(self.demo.playground_url, "/log").json()["entries"][::-1]
-        page = self.demo.playground_url
-        self.assertTrue(all(entry["origin"] == page for entry in entries))
-        self.assertNotIn("PUT", [entry["method"] for entry in entries])
-        asked = [entry["request_headers"].get("Access-Control-Request-Method")
-                 for entry in entries if entry["preflight"]]
-        self.assertIn("PUT", asked)
-        star = [e for e in entries if e["path"].startswith("/allow-cors?") and e["cookies"]]
-        self.assertEqual(len(star), 1, "one credentialed request to /allow-cors, with its cookie")
-        self.assertFalse(star[0]["allowed"])
+        self.assertWhatCrossedTheWire(self.log_entries())
+
+    def assertWhatCrossedTheWire(self, entries):
+        """The page judged itself; the server's log says, independently, what really
+        crossed the wire, and from which origin."""
+        page, other = self.demo.playground_url, self.demo.other_url
+        self.assertNotIn(None, [entry["run"] for entry in entries], "a request without a run token")
         runs = {}
         for entry in entries:
-            runs.setdefault(entry["run"], []).append(entry["method"])
-        self.assertIn(["OPTIONS", "DELETE", "DELETE"], runs.values(), "Max-Age: one preflight, two DELETEs")
-        self.assertNotIn(None, runs, "a request without a run token")
+            runs.setdefault(entry["run"], []).append(entry)
+
+        def arrivals(run):
+            return [(e["method"], e["path"].split("?")[0], e["origin"]) for e in runs[run]]
+
+        def run_of(method, path, origin, **where):
+            found = [e["run"] for e in entries if (e["method"], e["path"].split("?")[0], e["origin"])
+                     == (method, path, origin) and all(e[k] == v for k, v in where.items())]
+            self.assertTrue(found, f"no {method} {path} from {origin} with {where}")
+            return found[0]
+
+        self.assertLessEqual({e["origin"] for e in entries}, {page, other, "null", None})
+        methods = [e["method"] for e in entries]
+        self.assertNotIn("PUT", methods, "the preflight refused PUT: it never arrives")
+        self.assertNotIn("patch", methods, "the preflight refused patch: it never arrives")
+        asked = [e["request_headers"].get("Access-Control-Request-Method") for e in entries if e["preflight"]]
+        self.assertIn("PUT", asked)
+        self.assertIn("patch", asked, "fetch() sends a lower-case patch as written")
+        star = [e for e in entries if e["path"].startswith("/allow-cors?") and e["cookies"] and e["origin"] == page]
+        self.assertEqual(len(star), 1, "one credentialed request to /allow-cors, with its cookie")
+        self.assertFalse(star[0]["allowed"])
+        max_age = [arrivals(run) for run in runs
+                   if [e["method"] for e in runs[run] if not e["preflight"]] == ["DELETE", "DELETE"]]
+        self.assertEqual(len(max_age), 1, "Max-Age: two DELETEs in one run")
+        if self.engine == "Chromium":
+            self.assertEqual([a[0] for a in max_age[0]], ["OPTIONS", "DELETE", "DELETE"], "Chromium reused the preflight")
+        # no-cors: a GET with no Origin, judged opaque
+        opaque = run_of("GET", "/", None, mode="no-cors")
+        self.assertEqual(len(runs[opaque]), 1)
+        # a preflight answered with a redirect: the DELETE never arrives
+        self.assertNotIn(("DELETE", "/redirect"), [(e["method"], e["path"].split("?")[0]) for e in entries])
+        # a redirect to another origin: the next hop says Origin: null
+        tainted = run_of("GET", "/allow-cors", "null")
+        self.assertEqual(arrivals(tainted)[0], ("GET", "/redirect", page))
+        # the other origin: reads *, is refused the allow-list, stores a note, reads a reflected
+        # answer made with the visitor's cookie; the sandboxed frame sends Origin: null
+        self.assertTrue(run_of("GET", "/allow-cors", other, allowed=True))
+        self.assertTrue(run_of("GET", "/allow-origin", other, allowed=False))
+        self.assertTrue(run_of("POST", "/data", other, status=201))
+        reflected = run_of("GET", "/cors", other, allowed=True)
+        self.assertIn(cors_demo.COOKIE_NAME, [c for e in runs[reflected] for c in e["cookies"]])
+        self.assertTrue(run_of("GET", "/cors", "null", allowed=True))
+        self.assertTrue(run_of("GET", "/allow-origin", "null", allowed=False))
+
+
+class TestInChromium(BrowserTests, unittest.TestCase):
+    engine = "Chromium"
+
+    def test_pages_run_at_once_on_one_server_each_see_only_their_own(self):
+        for _ in range(3):
+            self.open(self.demo.playground_url + "/?autorun=1")
+        self.assertAutorunAsTheLessonSays(self.summaries(3), count=3)
 
     def test_log_values_show_as_text_and_run_nothing(self):
         attack = f"<img src=x onerror=\"fetch('{self.demo.api_url}/pwned')\">"
         reply = fetch(self.demo.api_url, "/allow-origin", headers={"Origin": attack})
         self.assertEqual(reply.status, 200)
-        result = subprocess.run(self.browser_command("--virtual-time-budget=3000", "--dump-dom",
-                                                     self.demo.playground_url + "/"),
+        profile = tempfile.mkdtemp(prefix="cors-demo-browser-")
+        self.addCleanup(shutil.rmtree, profile, True)
+        result = subprocess.run([self.browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                                 "--virtual-time-budget=3000", "--dump-dom", self.demo.playground_url + "/"],
                                 capture_output=True, text=True, timeout=60)
         body = result.stdout.split("<body>")[-1].split("<script>")[0]   # the page, not its code
         self.assertTrue('id="log-rows"' in body, "the page did not render")
@@ -2966,6 +3111,10 @@ class TestInBrowser(unittest.TestCase):
         self.assertFalse("<img" in body, "the Origin became an element")
         paths = [entry["path"] for entry in fetch(self.demo.playground_url, "/log").json()["entries"]]
         self.assertNotIn("/pwned", paths)
+
+
+class TestInFirefox(BrowserTests, unittest.TestCase):
+    engine = "Firefox"
 
 
 if __name__ == "__main__":
