@@ -4163,6 +4163,7 @@ fieldset label.check { display: flex; }
 .log-row.head { font-weight: 650; color: var(--muted); border-top: 0; }
 @media (max-width: 700px) {
   .log-row { grid-template-columns: 4.5em minmax(0, 1fr) 3.6em; }
+  .log-row .status { grid-row: 1; grid-column: 3; }
   .log-row .origin, .log-row .verdict-cell { grid-column: 2 / -1; }
   .log-row.head .origin, .log-row.head .verdict-cell { display: none; }
 }
@@ -4851,7 +4852,7 @@ function logRow(entry) {
     el("span", {class: "mono", role: "cell"}, new Date(entry.time).toLocaleTimeString([], {hour12: false})),
     el("span", {class: "mono", role: "cell"}, `${entry.preflight ? "OPTIONS (preflight)" : entry.method} ${entry.path}`),
     el("span", {class: "origin mono", role: "cell"}, entry.origin === null ? "no Origin" : entry.origin),
-    el("span", {class: "mono", role: "cell"}, String(entry.status)),
+    el("span", {class: "status mono", role: "cell"}, String(entry.status)),
     el("span", {class: `verdict-cell ${tone(entry.allowed)}`, role: "cell"}, `${icon(entry.allowed)} ${entry.verdict}`));
 }
 
@@ -4891,8 +4892,8 @@ async function checkApi() {
     status.className = "notice bad";
     status.replaceChildren(`\u2717 No answer from the API at ${API}/, so every experiment will fail. Is `,
       el("code", {}, "python cors_demo.py"), " running? If the API has another URL, give it in the API field above or as ",
-      el("code", {}, "?api=URL"), `. In a sandbox that forwards ports, port ${SETTINGS.api_port} must be forwarded, ` +
-      "and public, for this browser to reach it.");
+      el("code", {}, "?api=URL"), `. In a sandbox that forwards ports, the API's port ` +
+      `(${new URL(API).port || SETTINGS.api_port}) must be forwarded, and public, for this browser to reach it.`);
     return;
   }
   const command = `${SETTINGS.command} --allow-origin ${PAGE}`;
@@ -5035,7 +5036,7 @@ PAGE_BODY = r"""
     <p id="log-status">Every request the API received, newest first, from any page or tool; as
     JSON at <a href="/log">/log</a>.</p>
     <div id="log-rows" class="log-rows" role="table" tabindex="0" aria-label="The server's log, newest first">
-      <div class="log-row head" role="row"><span role="columnheader">time</span><span role="columnheader">request</span><span class="origin" role="columnheader">Origin</span><span role="columnheader">status</span><span class="verdict-cell" role="columnheader">verdict</span></div>
+      <div class="log-row head" role="row"><span role="columnheader">time</span><span role="columnheader">request</span><span class="origin" role="columnheader">Origin</span><span class="status" role="columnheader">status</span><span class="verdict-cell" role="columnheader">verdict</span></div>
     </div>
   </div>
 </main>
@@ -5118,7 +5119,7 @@ async function perform({id, url, init, read}) {
   return outcome;
 }
 
-document.getElementById("origin").textContent = location.origin;
+document.getElementById("origin").textContent = self.origin;    // "null" when sandboxed
 if (isOrigin(parentOrigin) && window.parent !== window) {
   addEventListener("message", async event => {
     if (event.source !== window.parent || event.origin !== parentOrigin) return;
