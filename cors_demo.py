@@ -2,21 +2,25 @@
 """cors_demo: watch Cross-Origin Resource Sharing happen.
 
 usage: python cors_demo.py [--host HOST] [--port PORT] [--playground-port PORT]
-                           [--allow-origin ORIGIN]... [--no-default-origins]
-                           [--max-age SECONDS] [--max-connections N] [--quiet]
+                           [--other-port PORT] [--allow-origin ORIGIN]...
+                           [--no-default-origins] [--max-age SECONDS]
+                           [--max-connections N] [--quiet]
        python cors_demo.py check URL --origin ORIGIN [options]   (check --help for them)
        python cors_demo.py --version | --help
 
-One process, two origins. The API answers the lesson's endpoints. The
+One process, three origins. The API answers the lesson's endpoints. The
 playground, on the next port, serves a page that calls the API cross-origin,
 and /log: every API request as the server saw it, preflights included, with a
-verdict on what a browser does with the response and why.
+verdict on what a browser does with the response and why. The other origin, on
+the port after, serves /frame: a page on no allow-list, which the playground
+embeds to show what another site can and cannot do.
 
-  API         http://127.0.0.1:8000
-  playground  http://127.0.0.1:8001   open it in a browser: every experiment of the
-                                      lesson, run by the browser; the log is at /log.
-                                      ?api=URL if the API has another public URL;
-                                      ?autorun=1 runs them all and reports here.
+  API           http://127.0.0.1:8000
+  playground    http://127.0.0.1:8001   open it in a browser: every experiment of the
+                                        lesson, run by the browser; the log is at /log.
+                                        ?api=URL if the API has another public URL;
+                                        ?autorun=1 runs them all and reports here.
+  other origin  http://127.0.0.1:8002   /frame, driven by the playground
 
 API routes:
   /                   GET HEAD      no CORS headers: a browser blocks the read
@@ -41,6 +45,7 @@ options:
                           :: or [::1] for IPv6)
   --port PORT             API port (default: $PORT if set, else 8000; 0 = any free port)
   --playground-port PORT  playground port (default: API port + 1; 0 = any free port)
+  --other-port PORT       the other origin's port (default: API port + 2; 0 = any free port)
   --allow-origin ORIGIN   one more origin /allow-origin, /allow-credentials and /data
                           trust, as a browser writes it (scheme://host[:port]); repeat
                           for more. The default list is the playground's own origin,
@@ -690,8 +695,10 @@ LESSON = [
                     without_max_age=["OPTIONS /data", "DELETE /data"],
                     known={"Firefox": {
                         "accept": [{"arrives": ["OPTIONS /data", "DELETE /data"]}],
-                        "note": "Firefox 153 was seen to ask again for the first repeated "
-                                "requests after it started, on 127.0.0.1; the standard allows it."}})]},
+                        "note": "Firefox 153 may ask again: in a fresh profile on 127.0.0.1 it "
+                                "was seen to drop the cached answer for the first repeated "
+                                "requests after it started (on localhost it reused it). The "
+                                "standard allows that."}})]},
     {"id": "expose", "part": "classic", "title": "An exposed and a hidden response header",
      "tries": f"GET /data, then read {EXPOSED_HEADER} and {HIDDEN_HEADER} from response.headers.",
      "why": "Script sees only the safelisted response headers and those listed in "
