@@ -73,6 +73,10 @@ what production code should do quietly.
 # does with it (the verdict, and check); Part 3 is the machinery that serves it
 # (the log, http.server underneath, the command line); the appendix is the page.
 
+if __name__ == "__main__":    # Ctrl-C ends the demo from its first instant, even where
+    import signal             # the shell started it with Ctrl-C ignored (main() takes over)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 import argparse
 import base64
 import collections
@@ -93,6 +97,7 @@ import shlex
 import signal
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -1260,7 +1265,7 @@ def list_items(value):
     return [item.strip(" \t") for item in (value or "").split(",") if item.strip(" \t")]
 
 
-def allow_list(headers, name):
+def header_list(headers, name):
     """Fetch's 'extract header list values' for Allow-Methods, Allow-Headers or
     Expose-Headers: the items, [] if absent, None if one is not a token."""
     items = list_items(get_header(headers, name))
@@ -1334,9 +1339,9 @@ def preflight_failures(origin, method, names, credentials, status, headers):
         failures.append(Failure("preflight-status", "preflight", {"status": status}))
     methods_value = get_header(headers, "Access-Control-Allow-Methods")
     headers_value = get_header(headers, "Access-Control-Allow-Headers")
-    if allow_list(headers, "Access-Control-Allow-Methods") is None:
+    if header_list(headers, "Access-Control-Allow-Methods") is None:
         failures.append(Failure("methods-unparsable", "preflight", {"value": methods_value}))
-    if allow_list(headers, "Access-Control-Allow-Headers") is None:
+    if header_list(headers, "Access-Control-Allow-Headers") is None:
         failures.append(Failure("headers-unparsable", "preflight", {"value": headers_value}))
     methods = tokens_of(headers, "Access-Control-Allow-Methods")
     if method_refused(method, methods, credentials):
@@ -1393,7 +1398,7 @@ def header_hint(name, allowed, credentials):
 def readable_headers(headers, credentials):
     """The response header names script can read: the safelisted ones and those in
     Access-Control-Expose-Headers (* means all, but only without credentials)."""
-    exposed = {name.lower() for name in allow_list(headers, "Access-Control-Expose-Headers") or []}
+    exposed = {name.lower() for name in header_list(headers, "Access-Control-Expose-Headers") or []}
     everything = "*" in exposed and not credentials
     readable = []
     for name, _ in headers:
@@ -1898,8 +1903,9 @@ class Hop(NamedTuple):
 def check(url, origin, method="GET", headers=(), credentials=False, body=None,
           timeout=CHECK_TIMEOUT, tls=None, on_exchange=None):
     """Ask url what a browser would, for a page on origin: the report, a dict.
-    on_exchange(report, exchange) is called as each exchange ends (to print it).
-    CannotAsk when the question cannot be put or gets no answer."""
+    on_exchange(report, exchange) is called once before anything is sent, with
+    exchange None, then as each exchange ends (to print it). CannotAsk when the
+    question cannot be put or gets no answer."""
     page = page_origin(origin)
     first = request_url(url)
     request = page_request(method, list(headers), credentials, body)
@@ -1915,6 +1921,7 @@ def check(url, origin, method="GET", headers=(), credentials=False, body=None,
               "unreadable_headers": None, "probe": None}
     ask = Asker(report, page, request.cookie, first.host, credentials, timeout,
                 tls or ssl.create_default_context(), on_exchange)
+    ask.on_exchange(report, None)         # what is asked, said before the network is
     try:
         walk(ask, Hop(first, request.method, request.headers, request.body, page,
                       first.origin != page))
@@ -2396,6 +2403,7 @@ class Needs(NamedTuple):
     headers: list              # request header names that need allowing
     expose: list               # response headers to expose
     errors: bool               # an error response came without CORS headers
+    auth_first: bool           # authentication answered the preflight before CORS ran
 
 
 def needs_of(report):
@@ -2404,10 +2412,14 @@ def needs_of(report):
     for entry in report["fixes"]:
         origin = entry["set"].get("Access-Control-Allow-Origin", origin)
     method = report["method"]
-    errors = any(trap["trap"] == "error-without-cors" for trap in report["traps"])
+    traps = {trap["trap"] for trap in report["traps"]}
+    expose = report["unreadable_headers"] or []
+    for entry in report["fixes"]:      # the expose fix keeps what the server exposes already
+        expose = list_items(entry["set"].get("Access-Control-Expose-Headers")) or expose
     return Needs(allow_origin_value(origin, report["credentials"]) if origin != "*" else "*",
                  report["credentials"], [] if method in SAFELISTED_METHODS else [method],
-                 unsafe_header_names(report["headers"]), report["unreadable_headers"] or [], errors)
+                 unsafe_header_names(report["headers"]), expose, "error-without-cors" in traps,
+                 "auth-before-cors" in traps)
 
 
 def js_list(items):
@@ -2467,18 +2479,25 @@ def flask_config(needs):
         arguments.append(f"allow_headers={py_list(needs.headers)}")
     if needs.expose:
         arguments.append(f"expose_headers={py_list(needs.expose)}")
-    return ["# pip install flask-cors", "from flask_cors import CORS",
-            "CORS(app, " + ", ".join(arguments) + ")",
-            "# flask-cors answers OPTIONS itself and adds its headers after each request,",
-            "# error responses included. Authentication in a before_request hook runs first:",
-            "# let OPTIONS through there (if request.method == 'OPTIONS': return)."]
+    lines = ["# pip install flask-cors", "from flask_cors import CORS",
+             "CORS(app, " + ", ".join(arguments) + ")",
+             "# flask-cors answers OPTIONS itself and adds its headers after each request,",
+             "# error responses included. Authentication in a before_request hook runs first:",
+             "# let OPTIONS through there."]
+    if needs.auth_first:
+        lines += ["@app.before_request", "def authenticate():              # your hook",
+                  "    if request.method == 'OPTIONS':   # a preflight: no credentials, by design",
+                  "        return None", "    ...                             # your authentication, as before"]
+    return lines
 
 
 def django_config(needs):
-    lines = ["# pip install django-cors-headers; in settings.py:",
-             'INSTALLED_APPS += ["corsheaders"]',
-             'MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")   # first: before',
-             "#   CommonMiddleware (its trailing-slash redirects) and any authentication",
+    lines = ["# pip install django-cors-headers; in settings.py, in place of any CORS_* settings:",
+             'if "corsheaders" not in INSTALLED_APPS:',
+             '    INSTALLED_APPS += ["corsheaders"]',
+             'MIDDLEWARE = ["corsheaders.middleware.CorsMiddleware",   # first: before CommonMiddleware',
+             '              *(m for m in MIDDLEWARE if m != "corsheaders.middleware.CorsMiddleware")]',
+             "#   (its trailing-slash redirects) and any authentication",
              f"CORS_ALLOWED_ORIGINS = [{json.dumps(needs.origin)}]"]
     if needs.credentials:
         lines.append("CORS_ALLOW_CREDENTIALS = True")
@@ -2564,15 +2583,27 @@ FRAMEWORK_CONFIGS = {"express": express_config, "fastapi": fastapi_config, "flas
                      "nginx": nginx_config}
 
 
+FRAMEWORK_MERGE = ("What this request needs: merge it into your CORS settings, and keep what "
+                   "other requests need.")
+FRAMEWORK_REDIRECT = "This leaves the redirect in place (see the trap above): better, call the URL it points to."
+COMMENT = {"express": "//", "fastapi": "#", "flask": "#", "django": "#", "spring": "//",
+           "aspnet": "//", "nginx": "#"}
+
+
 def framework_config(name, report):
     """The configuration that makes the fixes, as lines; None when nothing is to change
     or no safe configuration exists."""
     if not report["fixes"]:
         return None
+    if report["failures"] and all(entry["why"].startswith(EXPOSE_WHY) for entry in report["fixes"]):
+        return None        # blocked, and no header unblocks it: a configuration would mislead
     needs = needs_of(report)
     if needs.origin is None:
         return None
-    return FRAMEWORK_CONFIGS[name](needs)
+    lines = [f"{COMMENT[name]} {FRAMEWORK_MERGE}"] + FRAMEWORK_CONFIGS[name](needs)
+    if any(trap["trap"] == "redirect" for trap in report["traps"]):
+        lines.append(f"{COMMENT[name]} {FRAMEWORK_REDIRECT}")
+    return lines
 
 
 # ---------------------------------------------------------------- check: dangerous set-ups
@@ -2922,24 +2953,18 @@ def run_check(argv, out):
 
     def print_exchange(report, exchange):
         if streaming:
-            if not report.get("_opened"):
-                report["_opened"] = True
-                out.say(opening_lines(report))
-            out.say(exchange_lines(exchange))
+            out.say(opening_lines(report) if exchange is None else exchange_lines(exchange))
 
     report = check(args.url, args.origin, args.method, args.headers, args.credentials,
                    args.body, args.timeout, tls, print_exchange)
-    report.pop("_opened", None)
     if args.insecure:
         report["notes"].append("the certificate was not verified (--insecure); a browser refuses "
                                "one it does not trust")
     if args.json:
         out.say([check_json(report, args.framework)], safe=True)   # JSON escapes its own
-    else:
-        if not report["exchanges"]:
-            out.say(opening_lines(report))
+    elif report["allowed"] is not None:
         out.say(closing_lines(report, args.framework))
-    if report["allowed"] is None:
+    if report["allowed"] is None:          # said once, where errors go
         print(shown(report["verdict"]), file=sys.stderr)
         return 2
     return 0 if report["allowed"] else 1
@@ -3293,6 +3318,8 @@ TIMEOUT = 10.0         # seconds a request has, from when it is awaited (idle ti
                        # included) to when its answer is out
 LINGER = 1.0           # after a refusal, seconds spent reading what the client still sends,
 LINGER_BYTES = 256 * 1024  # ...and at most this much, so it sees our answer, not a reset
+SEND_BUFFER = 64 * 1024  # bytes of an answer the kernel may hold for a client (it doubles it)
+ABORT = struct.pack("ii", 1, 0)   # SO_LINGER on, 0 s: close() resets, dropping what is unsent
 MAX_CONNECTIONS = 2048  # open at once, all listeners; more get 503 (a class of 40 uses ~500)
 BACKLOG = 128          # handshakes the kernel queues; socketserver's 5 drops them under load
 POLL = 0.05            # seconds serve_forever() waits between looks at the stop flag
@@ -3546,6 +3573,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     records = False                  # and whether its requests go into the log
 
     def setup(self):
+        # A client that never reads leaves at most SEND_BUFFER of its answer in the kernel.
+        self.request.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         super().setup()              # the connection, TCP_NODELAY, rfile and wfile
         self.demo = self.server.demo
         self.rfile = RequestReader(self.rfile)
@@ -3667,8 +3696,10 @@ class Connections:
     awaited to when its answer is out. Past that, the watch shuts the connection's
     reading side: a blocked read returns, and the handler answers 408; if the
     handler is still there at the watch's next look (stuck sending an answer the
-    client does not read), it shuts both sides. Sockets stay blocking, so serving
-    a request costs no system call beyond its recv and its send."""
+    client does not read), it shuts both sides, and the close that follows resets
+    the connection, so the kernel drops the unsent rest instead of keeping it for
+    a client that will never read it. Sockets stay blocking, so serving a request
+    costs no system call beyond its recv and its send."""
 
     def __init__(self, limit, timeout):
         self.limit, self.timeout = limit, timeout
@@ -3700,7 +3731,11 @@ class Connections:
             for sock, deadline in list(self.deadlines.items()):
                 if deadline <= now:
                     try:
-                        sock.shutdown(socket.SHUT_RDWR if sock in self.shut else socket.SHUT_RD)
+                        if sock in self.shut:
+                            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, ABORT)
+                            sock.shutdown(socket.SHUT_RDWR)
+                        else:
+                            sock.shutdown(socket.SHUT_RD)
                     except OSError:      # closed meanwhile
                         pass
                     self.shut.add(sock)
@@ -5167,11 +5202,11 @@ FRAME_POLICY = ("default-src 'none'; "
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    # Ctrl-C stops the demo, or check, wherever it was started: a shell that starts
+    # a job in the background ignores SIGINT for it, and it would not hear Ctrl-C.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if argv[:1] == ["check"]:
         return check_main(argv[1:])
-    # Ctrl-C stops the demo wherever it was started: a shell that starts a job in
-    # the background ignores SIGINT for it, and the demo would not hear Ctrl-C.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, stop_on_signal)
     try:
         return serve(parse_args(argv))

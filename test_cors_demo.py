@@ -1106,6 +1106,25 @@ class TestConnections(unittest.TestCase):
         for _ in range(5):
             self.assertEqual(fetch(demo.api_url, "/allow-cors").status, 200)
 
+    def test_a_client_that_never_reads_is_reset_at_its_deadline(self):
+        # The kernel then drops the rest of its answer, instead of keeping it for a
+        # client that acknowledges nothing, after the server has let it go.
+        demo = self.start(timeout=0.5)
+        note = json.dumps({"text": "x" * 16000}).encode()
+        for _ in range(cors_demo.MAX_NOTES):
+            fetch(demo.api_url, "/data", "POST", data=note)
+        greedy = socket.socket()
+        greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        greedy.connect(("127.0.0.1", demo.api_port))
+        self.addCleanup(greedy.close)
+        greedy.sendall(b"GET /data HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.wait_for(lambda: len(demo.connections) == 1, "the server to take the client")
+        self.wait_for(lambda: len(demo.connections) == 0, "the server to let the client go")
+        greedy.settimeout(5)
+        with self.assertRaises(ConnectionResetError):
+            while greedy.recv(65536):
+                pass
+
     def test_a_bug_in_a_route_is_a_500_said_once_and_the_server_goes_on(self):
         demo = self.start()
 
@@ -2303,6 +2322,46 @@ class TestCheckFixesWrongServers(ScriptedTestCase):
         report = cors_demo.check("http://api.invalid/api", "https://app.example")
         self.assertEqual(report["fixes"], [])
 
+    def framework(self, name, report):
+        return json.loads(cors_demo.check_json(report, name))["framework"]["config"]
+
+    def test_a_framework_config_keeps_the_headers_already_exposed(self):
+        self.server.scripts = {"/api": {"actual": answer(200, [
+            ("Access-Control-Allow-Origin", PAGE), ("Access-Control-Expose-Headers", "X-Total-Count"),
+            ("X-Total-Count", "3"), ("X-Page", "1")])}}
+        report = self.check("/api")
+        self.assertTrue(report["allowed"])
+        config = "\n".join(self.framework("express", report))
+        self.assertIn("exposedHeaders: ['X-Total-Count', 'x-page']", config)
+        self.assertIn("merge it into your CORS settings", config)
+
+    def test_no_framework_config_where_no_header_unblocks(self):
+        self.server.scripts = self.expand({"/to-plain-elsewhere": {"actual": answer(307, REFLECT + [
+            ("Location", "{other}/plain")])}})
+        self.other.scripts = {"/plain": {"actual": answer(200, [("X-Total-Count", "3")])}}
+        report = self.check("/to-plain-elsewhere", credentials=True)
+        self.assertFalse(report["allowed"])
+        for name in cors_demo.FRAMEWORKS:
+            with self.subTest(name):
+                self.assertIsNone(self.framework(name, report))
+
+    def test_flask_lets_preflights_past_authentication_in_code(self):
+        self.server.scripts = WRONG_SERVERS["auth answers the preflight 401"][1]
+        config = self.framework("flask", self.check("/api", method="DELETE"))
+        self.assertIn("    if request.method == 'OPTIONS':   # a preflight: no credentials, by design", config)
+
+    def test_django_config_can_go_into_settings_that_have_corsheaders(self):
+        self.server.scripts = WRONG_SERVERS["credentials True"][1]
+        lines = self.framework("django", self.check("/api", **WRONG_SERVERS["credentials True"][0]))
+        settings = {"INSTALLED_APPS": ["django.contrib.auth", "corsheaders"],
+                    "MIDDLEWARE": ["django.middleware.common.CommonMiddleware",
+                                   "corsheaders.middleware.CorsMiddleware"]}
+        exec("\n".join(line for line in lines if "import" not in line), {}, settings)
+        self.assertEqual(settings["INSTALLED_APPS"].count("corsheaders"), 1)
+        self.assertEqual(settings["MIDDLEWARE"][0], "corsheaders.middleware.CorsMiddleware")
+        self.assertEqual(settings["MIDDLEWARE"].count("corsheaders.middleware.CorsMiddleware"), 1)
+        self.assertTrue(settings["CORS_ALLOW_CREDENTIALS"])
+
 
 class TestCheckWarnings(ScriptedTestCase):
     """Dangerous set-ups, said out loud, from one extra request with a made-up origin."""
@@ -2614,6 +2673,25 @@ class TestCheckOnATerminal(unittest.TestCase):
                         first_printed.set()
                 process.wait(10)
         self.assertTrue(first_printed.is_set())
+        self.assertEqual(process.returncode, 0)
+
+    def test_what_is_asked_is_printed_before_the_server_answers(self):
+        opening_printed = threading.Event()
+
+        def behave(connection, done):
+            opening_printed.wait(5)         # no answer until the opening is on screen
+            connection.sendall(b"HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 0\r\n\r\n")
+            done.wait(5)
+        with SilentServer(behave) as server:
+            command = [sys.executable, str(HERE / "cors_demo.py"), "check", server.url + "/",
+                       "--origin", PAGE, "--timeout", "5"]
+            with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+                first = process.stdout.readline()
+                opening_printed.set()
+                rest = process.stdout.read()
+                process.wait(10)
+        self.assertTrue(first.startswith(f"fetch('{server.url}/')"), first)
+        self.assertIn("a browser lets the page read this", rest)
         self.assertEqual(process.returncode, 0)
 
     def test_ctrl_c_during_a_slow_exchange_ends_quietly(self):
