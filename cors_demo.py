@@ -3064,8 +3064,8 @@ class LogEntry:
     __slots__ = ("id", "time", "method", "target", "headers", "status", "response_headers",
                  "preflight", "_verdict")
 
-    def __init__(self, number, request, response):
-        self.id, self.time = number, time.time()
+    def __init__(self, request, response):
+        self.id, self.time = None, time.time()      # the log numbers it as it takes it
         self.method, self.target, self.headers = request.method, request.target, request.headers
         self.status, self.response_headers = response.status, response.headers
         self.preflight = is_preflight(request)
@@ -3141,8 +3141,9 @@ class RequestLog:
         self._lock = threading.Lock()
 
     def record(self, request, response):
+        entry = LogEntry(request, response)
         with self._lock:      # ids in the order the entries go in
-            entry = LogEntry(next(self._ids), request, response)
+            entry.id = next(self._ids)
             self._entries.append(entry)
         return entry
 
@@ -3326,6 +3327,7 @@ POLL = 0.05            # seconds serve_forever() waits between looks at the stop
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 NO_BODY = frozenset({204, 304})   # statuses sent with neither body nor Content-Length
 REASONS = {status.value: status.phrase for status in HTTPStatus}
+SERVER_LINE = f"Server: cors_demo/{__version__}\r\n"
 SINGLE_HEADERS = frozenset({"origin", "host", "content-length"})  # a second copy is a 400
 # What a request head may hold: tab, CR and LF, visible ASCII and space, and
 # obs-text (0x80-0xFF). Any other byte (NUL, an escape...) is a 400; so is a CR
@@ -3454,26 +3456,21 @@ WELL_FORMED_HEAD = re.compile(
     rf"((?:[{TOKEN_CHARACTERS}]+:[\t\x20-\x7e\x80-\xff]*\r?\n)*)\r?\n".encode())
 
 
-def strict_request(lines):
-    """The request http.server has just read, from its lines as they arrived: a
+def strict_request(lines, message):
+    """The request http.server has just read: its lines as they arrived, and the
+    header fields http.client parsed from them (an email.message.Message). A
     Request, or HTTPError for what a strict server refuses."""
     head = b"".join(lines)
     well_formed = WELL_FORMED_HEAD.fullmatch(head)
     if well_formed is None:
         raise why_malformed(head)
-    method, target, version, fields = well_formed.groups()
+    method, target, version, _ = well_formed.groups()
     method, target = method.decode(), target.decode()
     version = "HTTP/1.0" if version == b"HTTP/1.0" else "HTTP/1.1"  # 1.2 and on: 1.1 (RFC 9110 2.5)
-    headers = {}
-    for line in fields.decode("latin-1").split("\n")[:-1]:
-        name, _, value = line.partition(":")
-        name, value = name.lower(), value.strip(" \t\r")
-        if name in headers:
-            if name in SINGLE_HEADERS:
-                spelled = "-".join(part.capitalize() for part in name.split("-"))
-                raise HTTPError(HTTPStatus.BAD_REQUEST, f"more than one {spelled} header")
-            value = headers[name] + ("; " if name == "cookie" else ", ") + value
-        headers[name] = value
+    # Well-formed, so one field per line and none folded: http.client's fields are the lines.
+    headers = {name.lower(): value.strip(" \t") for name, value in message.raw_items()}
+    if len(headers) < len(message):
+        headers = combined(message.raw_items())
     path, query = split_target(method, target)
     host = headers.get("host")
     if host is None and version == "HTTP/1.1":
@@ -3484,6 +3481,21 @@ def strict_request(lines):
     request = Request(method, target, path, query, headers, version)
     request.size = len(head)
     return request
+
+
+def combined(fields):
+    """Fields with a repeated name, as one header each: refused for the headers
+    that may come once, else their values joined (RFC 9110 5.3)."""
+    headers = {}
+    for name, value in fields:
+        name, value = name.lower(), value.strip(" \t")
+        if name in headers:
+            if name in SINGLE_HEADERS:
+                spelled = "-".join(part.capitalize() for part in name.split("-"))
+                raise HTTPError(HTTPStatus.BAD_REQUEST, f"more than one {spelled} header")
+            value = headers[name] + ("; " if name == "cookie" else ", ") + value
+        headers[name] = value
+    return headers
 
 
 def why_malformed(head):
@@ -3543,23 +3555,26 @@ def render(response, date, head_only=False, connection=None):
     """The bytes of one response: status line, headers, Content-Length, body. A
     body that is a function is made only when it is sent; HEAD never makes it."""
     status, headers, body = response
-    lines = [f"HTTP/1.1 {status} {REASONS.get(status, '')}", "Date: " + date,
-             "Server: cors_demo/" + __version__]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    if status not in NO_BODY:
+    fields = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
+    lines = 4 + len(headers)           # the status line, Date, Server, the fields, the blank line
+    if status in NO_BODY:
+        body = b""
+    else:
         if callable(body) and not head_only:
             body = body()
         if not callable(body):
-            lines.append(f"Content-Length: {len(body)}")
+            fields += f"Content-Length: {len(body)}\r\n"
+            lines += 1
     if connection:
-        lines.append("Connection: " + connection)
-    head = "\r\n".join(lines)
+        fields += f"Connection: {connection}\r\n"
+        lines += 1
+    head = f"HTTP/1.1 {status} {REASONS.get(status, '')}\r\nDate: {date}\r\n{SERVER_LINE}{fields}\r\n"
     # Last line of defence against response splitting: every value was validated
     # on the way in, and this proves no CR or LF slipped into one.
-    if head.count("\n") != len(lines) - 1 or head.count("\r") != len(lines) - 1:
+    if head.count("\n") != lines or head.count("\r") != lines:
         raise ValueError("a response header holds a line break")
-    head = (head + "\r\n\r\n").encode("latin-1")
-    return head if head_only or status in NO_BODY else head + body
+    head = head.encode("latin-1")
+    return head if head_only or callable(body) else head + body
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -3608,7 +3623,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.parse_request()                   # http.server's own reading of the head
         if self.rfile.lines[-1] not in (b"\r\n", b"\n"):
             return None
-        request = strict_request(self.rfile.lines)
+        request = strict_request(self.rfile.lines, self.headers)
         self.close_connection = not wants_keep_alive(request.version, request.headers.get("connection"))
         length = body_length(request.headers, request.version)
         if length:
