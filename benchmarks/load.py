@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Load benchmark for cors_demo, against the ceiling of Python's http.server.
 
-usage: python benchmarks/load.py [--seconds S] [--quick] [--wrk]
+usage: python benchmarks/load.py [--seconds S] [--rounds N] [--quick] [--wrk]
        python benchmarks/load.py --soak SECONDS
        python benchmarks/load.py --flood N
 
@@ -9,8 +9,11 @@ Starts the demo (--quiet: request log and verdicts kept, no terminal lines) and
 a ceiling handler in subprocesses on free ports, the servers pinned to one core
 and the load to the other, and drives each with the same requests over
 keep-alive connections: a raw-socket client of this file, or wrk with --wrk.
-Each scenario prints requests/s, p50, p99, socket errors, the server's peak
-RSS, and the demo's ratio to the ceiling measured in the same run.
+Each scenario runs the ceiling and the demo in turn, --rounds times (3 by
+default), so that a shared machine's drift falls on both alike, and prints the
+medians of requests/s, p50 and p99, the socket errors, the server's peak RSS,
+and the demo's ratio to the ceiling, with the lowest and highest ratio of a
+round.
 
 The ceiling is the fastest a plain http.server handler gets here: HTTP/1.1
 keep-alive, stdlib request parsing, a pre-built response sent in one write,
@@ -30,6 +33,7 @@ import re
 import selectors
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -368,19 +372,38 @@ def row(name, result, ceiling=None):
 HEADER = f"  {'server':<22}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'RSS MiB':>10}{'ratio':>9}"
 
 
-def benchmark(seconds, use_wrk):
+def median_of(results):
+    """One result for several rounds: the medians, all errors, the highest RSS."""
+    statuses = {}
+    for result in results:
+        for status, n in result["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + n
+    return {"rps": statistics.median(r["rps"] for r in results),
+            "p50": statistics.median(r["p50"] for r in results),
+            "p99": statistics.median(r["p99"] for r in results),
+            "errors": sum(r["errors"] for r in results), "rss": max(r["rss"] for r in results),
+            "statuses": statuses}
+
+
+def benchmark(seconds, use_wrk, rounds):
     load = "wrk -t1" if use_wrk else "this file's raw-socket client"
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores; servers pinned to core 0, "
-          f"load ({load}) on core 1; {seconds:g} s per run.\n")
+          f"load ({load}) on core 1; {rounds} rounds of {seconds:g} s per server, in turn; "
+          "medians.\n")
     ceiling, demo = start_ceiling(), start_demo()
     try:
         for title, route, connections in SCENARIOS:
             print(title)
             print(HEADER)
-            base = run(ceiling, route, connections, seconds, use_wrk)
+            bases, results = [], []
+            for _ in range(rounds):
+                bases.append(run(ceiling, route, connections, seconds, use_wrk))
+                results.append(run(demo, route, connections, seconds, use_wrk))
+            ratios = sorted(r["rps"] / b["rps"] for r, b in zip(results, bases))
+            base = median_of(bases)
             print(row("ceiling http.server", base), flush=True)
-            result = run(demo, route, connections, seconds, use_wrk)
-            print(row("cors_demo --quiet", result, base), flush=True)
+            print(row("cors_demo --quiet", median_of(results), base)
+                  + f"   rounds {ratios[0]:.2f}-{ratios[-1]:.2f}x", flush=True)
             print()
         print("Terminal lines: GET /allow-origin, 16 keep-alive connections")
         print(HEADER)
@@ -528,6 +551,7 @@ def threads_of(subject):
 def main():
     parser = argparse.ArgumentParser(description="cors_demo load benchmark (see the docstring)")
     parser.add_argument("--seconds", type=float, default=SECONDS, help="length of each run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each server, in turn")
     parser.add_argument("--quick", action="store_true", help="1 s per run")
     parser.add_argument("--wrk", action="store_true", help="drive the load with wrk")
     parser.add_argument("--soak", type=float, metavar="SECONDS", help="run the mixed soak instead")
@@ -543,7 +567,7 @@ def main():
     if args.flood:
         return flood(args.flood)
     pin(0, 1)
-    benchmark(1.0 if args.quick else args.seconds, args.wrk)
+    benchmark(1.0 if args.quick else args.seconds, args.wrk, max(1, args.rounds))
 
 
 if __name__ == "__main__":
