@@ -110,7 +110,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 __version__ = "1.0.0"
 __all__ = [  # the lesson's names; the rest is how it is served
-    "ROUTES", "LESSON", "dispatch", "listed_origin_headers", "data_preflight_headers",
+    "ROUTES", "LESSON", "PARTS", "dispatch", "listed_origin_headers", "data_preflight_headers",
     "cors_query_headers", "browser_verdict", "preflight_reason", "check", "Demo", "main"]
 
 
