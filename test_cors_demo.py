@@ -3034,7 +3034,7 @@ def find_browser(engine):
     given = os.environ.get("CORS_DEMO_BROWSER")
     if given:
         is_firefox = "firefox" in Path(given).name.lower()
-        return given if is_firefox == (engine == "Firefox") else None
+        return (shutil.which(given) or given) if is_firefox == (engine == "Firefox") else None
     for name in ENGINES[engine]:
         if shutil.which(name):
             return shutil.which(name)
@@ -3048,6 +3048,8 @@ class BrowserTests:
 
     def setUp(self):
         self.browser = find_browser(self.engine)
+        if self.browser is not None and not shutil.which(self.browser):
+            self.fail(f"CORS_DEMO_BROWSER={self.browser} is not a program this machine can run")
         if self.browser is None:
             if os.environ.get("CORS_DEMO_BROWSER"):
                 self.skipTest(f"CORS_DEMO_BROWSER names a browser of another engine than {self.engine}")
