@@ -2377,6 +2377,11 @@ def unseen_fixes(hop, credentials, with_preflight, why):
 EXPOSE_WHY = "script cannot read these headers that arrived: "
 
 
+def is_expose_fix(entry):
+    """The fix that only lets script read more headers: it unblocks nothing."""
+    return entry["why"].startswith(EXPOSE_WHY)
+
+
 def expose_fix(received, unreadable):
     exposed = tokens_of(received, "Access-Control-Expose-Headers")
     value = merged([name for name in exposed if name != "*"], unreadable, str.lower)
@@ -2595,7 +2600,7 @@ def framework_config(name, report):
     or no safe configuration exists."""
     if not report["fixes"]:
         return None
-    if report["failures"] and all(entry["why"].startswith(EXPOSE_WHY) for entry in report["fixes"]):
+    if report["failures"] and all(map(is_expose_fix, report["fixes"])):
         return None        # blocked, and no header unblocks it: a configuration would mislead
     needs = needs_of(report)
     if needs.origin is None:
@@ -2796,7 +2801,7 @@ def closing_lines(report, framework=None):
     if report["unreadable_headers"]:
         lines.append("arrived, but script cannot read: "
                      + ", ".join(report["unreadable_headers"]))
-    exposing = [entry for entry in report["fixes"] if entry["why"].startswith(EXPOSE_WHY)]
+    exposing = [entry for entry in report["fixes"] if is_expose_fix(entry)]
     fixes = [entry for entry in report["fixes"] if entry not in exposing]
     if fixes:
         lines += ["", "What to change:"] + fix_lines(fixes)
@@ -4332,11 +4337,9 @@ function literal(value) {          // a JS literal for the code shown: {method: 
   return `{${items.join(", ")}}`;
 }
 
-const WHERE = {other: "the other origin", sandboxed: "a sandboxed frame of the other origin (Origin: null)"};
-
 function fetchCode(call, name) {
   const init = Object.keys(call.init).length ? `, ${literal(call.init).replace(/\{run\}/g, "\u2026")}` : "";
-  const lines = call.runs_in in WHERE ? [`// in ${WHERE[call.runs_in]}`] : [];
+  const lines = call.runs_in in FRAMES ? [`// in ${FRAMES[call.runs_in].where}`] : [];
   lines.push(`const ${name} = await fetch(${quote(call.url)}${init});`);
   for (const header of Object.keys(call.reads || {})) lines.push(`${name}.headers.get(${quote(header)});`);
   lines.push(`await ${name}.text();`);
@@ -4354,9 +4357,12 @@ async function readLog(query) {
 // -- the other origin: two frames that make the fetches this page asks for ---------
 
 // "other" is a plain frame of the other origin; "sandboxed" the same page in a
-// sandboxed frame, whose origin is opaque: its fetches say Origin: null.
-const FRAMES = {other: {sandbox: null, origin: new URL(OTHER).origin},
-                sandboxed: {sandbox: "allow-scripts", origin: "null"}};
+// sandboxed frame, whose origin is opaque: its fetches say Origin: null. Each
+// with how a card names it, and its lane in the picture.
+const FRAMES = {
+  other: {sandbox: null, origin: new URL(OTHER).origin, where: "the other origin", lane: "Other origin"},
+  sandboxed: {sandbox: "allow-scripts", origin: "null", lane: "Sandboxed frame",
+              where: "a sandboxed frame of the other origin (Origin: null)"}};
 const FRAME_WAIT = 10000;         // ms a frame has to load before its experiments are skipped
 const pending = new Map();        // message id -> the function that takes the outcome
 let messages = 0;
@@ -4371,7 +4377,7 @@ addEventListener("message", event => {
 function startFrames() {
   for (const [kind, frame] of Object.entries(FRAMES)) {
     const src = `${OTHER}/frame?parent=${encodeURIComponent(PAGE)}`;
-    frame.element = el("iframe", {src, sandbox: frame.sandbox, title: `${kind === "other" ? "The other origin" : "A sandboxed frame of the other origin"}: ${src}`});
+    frame.element = el("iframe", {src, sandbox: frame.sandbox, title: `${frame.where}: ${src}`});
     frame.ready = new Promise((resolve, reject) => {
       frame.loaded = resolve;
       setTimeout(() => reject(new Error(`the other origin, ${OTHER}, did not load within ${FRAME_WAIT / 1000} s: ` +
@@ -4539,7 +4545,7 @@ function expectation(experiment) {
   if (readable.every(value => value === true)) return ["ok", "\u2713 should be readable"];
   if (readable.every(value => value === false)) return ["bad", "\u2717 should be blocked"];
   if (readable.every(value => value === "opaque")) return ["na", "\u2013 should be opaque"];
-  return ["ok", readable.map(value => value === true ? "\u2713" : value === false ? "\u2717" : "\u2013").join(" then ")];
+  return ["ok", readable.map(icon).join(" then ")];
 }
 
 // Why an experiment cannot run here, or null.
@@ -4665,7 +4671,7 @@ function showResult(card, experiment, calls, outcomes, problems, notes) {
   outcomes.forEach((outcome, index) => {
     const call = calls[index];
     if (outcomes.length > 1) result.append(el("h4", {class: "call"}, `Call ${index + 1}`));
-    result.append(el("h4", {}, call.runs_in in WHERE ? `In ${WHERE[call.runs_in]}` : "This browser"),
+    result.append(el("h4", {}, call.runs_in in FRAMES ? `In ${FRAMES[call.runs_in].where}` : "This browser"),
                   browserSaw(outcome),
                   el("h4", {}, "The server saw"), serverSaw(outcome),
                   picture(call, outcome));
@@ -4705,7 +4711,6 @@ function serverSaw(outcome) {
 // -- the picture: page, browser and server as lanes; an arrow per message ---------
 
 const LANES = {page: 1, browser: 2, server: 3};
-const PAGE_LANE = {page: "Page", other: "Other origin", sandboxed: "Sandboxed frame"};
 const short = path => path.length > 32 ? path.split("?")[0] + "?\u2026" : path;   // the list above has it whole
 
 function arrow(from, to, label, sub, kind) {
@@ -4735,7 +4740,7 @@ const originLine = entry => entry.origin === null ? "no Origin" : `Origin: ${ent
 
 function picture(call, outcome) {
   const method = ((call.init && call.init.method) || "GET");
-  const lane = PAGE_LANE[call.runs_in] || PAGE_LANE.page;
+  const lane = call.runs_in in FRAMES ? FRAMES[call.runs_in].lane : "Page";
   const steps = [el("div", {class: "lane"}, el("span", {}, lane)),
                  el("div", {class: "lane"}, el("span", {}, "Browser")),
                  el("div", {class: "lane"}, el("span", {}, "Server"))];
@@ -4755,8 +4760,7 @@ function picture(call, outcome) {
       steps.push(arrow("browser", "server", `preflight: OPTIONS ${short(entry.path)}`, asked, "request"));
       steps.push(arrow("server", "browser", `${entry.status}`, answerLines(entry), "response"));
       if (entry.allowed === false && next) {       // the standard says stop; this browser did not
-        steps.push(mark(`\u26a0 by the standard the browser stops here: ${reasonOf(entry).replace(/; the \S+ is never sent$/, "")}. ` +
-                        `This browser sent the ${method} anyway.`, "warn"));
+        steps.push(mark(`\u26a0 the standard says: ${reasonOf(entry)}. This browser sent the ${method} anyway.`, "warn"));
       } else if (entry.allowed === false) {
         steps.push(mark(`\u2717 the browser stops here: ${reasonOf(entry)}`, "bad"));
         stopped = true;
