@@ -3331,7 +3331,7 @@ BACKLOG = 128          # handshakes the kernel queues; socketserver's 5 drops th
 POLL = 0.05            # seconds serve_forever() waits between looks at the stop flag
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 NO_BODY = frozenset({204, 304})   # statuses sent with neither body nor Content-Length
-REASONS = {status.value: status.phrase for status in HTTPStatus}
+STATUS_LINES = {status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n" for status in HTTPStatus}
 SERVER_LINE = f"Server: cors_demo/{__version__}\r\n"
 SINGLE_HEADERS = frozenset({"origin", "host", "content-length"})  # a second copy is a 400
 # What a request head may hold: tab, CR and LF, visible ASCII and space, and
@@ -3473,9 +3473,7 @@ def strict_request(lines, message):
     method, target = method.decode(), target.decode()
     version = "HTTP/1.0" if version == b"HTTP/1.0" else "HTTP/1.1"  # 1.2 and on: 1.1 (RFC 9110 2.5)
     # Well-formed, so one field per line and none folded: http.client's fields are the lines.
-    headers = {name.lower(): value.strip(" \t") for name, value in message.raw_items()}
-    if len(headers) < len(message):
-        headers = combined(message.raw_items())
+    headers = by_name(message.raw_items())
     path, query = split_target(method, target)
     host = headers.get("host")
     if host is None and version == "HTTP/1.1":
@@ -3488,9 +3486,9 @@ def strict_request(lines, message):
     return request
 
 
-def combined(fields):
-    """Fields with a repeated name, as one header each: refused for the headers
-    that may come once, else their values joined (RFC 9110 5.3)."""
+def by_name(fields):
+    """Header fields as {lower-case name: value}. A repeated name is refused for the
+    headers that may come once; else its values are joined (RFC 9110 5.3)."""
     headers = {}
     for name, value in fields:
         name, value = name.lower(), value.strip(" \t")
@@ -3560,8 +3558,10 @@ def render(response, date, head_only=False, connection=None):
     """The bytes of one response: status line, headers, Content-Length, body. A
     body that is a function is made only when it is sent; HEAD never makes it."""
     status, headers, body = response
-    fields = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
-    lines = 4 + len(headers)           # the status line, Date, Server, the fields, the blank line
+    fields = ""
+    for name, value in headers.items():
+        fields += f"{name}: {value}\r\n"
+    lines = len(headers)
     if status in NO_BODY:
         body = b""
     else:
@@ -3573,12 +3573,12 @@ def render(response, date, head_only=False, connection=None):
     if connection:
         fields += f"Connection: {connection}\r\n"
         lines += 1
-    head = f"HTTP/1.1 {status} {REASONS.get(status, '')}\r\nDate: {date}\r\n{SERVER_LINE}{fields}\r\n"
     # Last line of defence against response splitting: every value was validated
     # on the way in, and this proves no CR or LF slipped into one.
-    if head.count("\n") != lines or head.count("\r") != lines:
+    if fields.count("\n") != lines or fields.count("\r") != lines:
         raise ValueError("a response header holds a line break")
-    head = head.encode("latin-1")
+    status_line = STATUS_LINES.get(status) or f"HTTP/1.1 {status} \r\n"
+    head = f"{status_line}Date: {date}\r\n{SERVER_LINE}{fields}\r\n".encode("latin-1")
     return head if head_only or callable(body) else head + body
 
 
