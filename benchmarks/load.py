@@ -2,6 +2,7 @@
 """Load benchmark for cors_demo, against the ceiling of Python's http.server.
 
 usage: python benchmarks/load.py [--seconds S] [--rounds N] [--quick] [--wrk]
+                                 [--peer NAME=COMMAND ...]
        python benchmarks/load.py --soak SECONDS
        python benchmarks/load.py --flood N
 
@@ -19,6 +20,11 @@ The ceiling is the fastest a plain http.server handler gets here: HTTP/1.1
 keep-alive, stdlib request parsing, a pre-built response sent in one write,
 TCP_NODELAY, a listen backlog of 128, no terminal line per request.
 
+--peer NAME=COMMAND adds a server a user might pick instead (Express + cors, say)
+to the GET /allow-cors scenarios, in the same rounds: COMMAND is started on core 0
+with {port} in it, and the PORT environment variable, set to a free port, and must
+answer GET /allow-cors there.
+
 --soak runs a mixed load (every route, POST and DELETE on /data, clients that
 drop mid-request) and reports server errors, the log's size and RSS drift.
 --flood holds N idle connections open and times a normal request next to them.
@@ -31,6 +37,7 @@ import os
 import random
 import re
 import selectors
+import shlex
 import shutil
 import socket
 import statistics
@@ -88,14 +95,22 @@ def serve_ceiling(port):
 # ---------------------------------------------------------------- servers under test
 
 class Subject:
-    """A server in a subprocess, pinned to core 0, with its URL and memory."""
+    """A server in a subprocess, pinned to core 0, with its URL and memory. It says
+    its port on stdout, or, given a port, is waited for until it listens there."""
 
-    def __init__(self, name, command):
+    def __init__(self, name, command, port=None):
         self.name = name
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True)
-        pin(self.process.pid, 0)
-        self.lines = []
+                                        text=True, preexec_fn=lambda: pin(0, 0),
+                                        env=dict(os.environ, PORT=str(port)) if port else None)
+        self.lines, self.stderr = [], []
+        self.origin = "http://127.0.0.1:8001"
+        if port:
+            self.port = port
+            self.drain_stdout()
+            threading.Thread(target=self._drain, daemon=True).start()
+            self.wait_listening()
+            return
         while True:
             line = self.process.stdout.readline()
             if not line:
@@ -107,9 +122,22 @@ class Subject:
             if line.startswith(("Ctrl-C", "ceiling")):
                 break
         found = re.search(r"allow-list\s+(\S+)", "".join(self.lines))
-        self.origin = found[1] if found else "http://127.0.0.1:8001"
-        self.stderr = []
+        self.origin = found[1] if found else self.origin
         threading.Thread(target=self._drain, daemon=True).start()
+
+    def wait_listening(self, seconds=30):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if self.process.poll() is not None:
+                time.sleep(0.2)      # let the drain take its last lines
+                raise RuntimeError(f"{self.name} did not start: {''.join(self.stderr).strip()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} is not listening on port {self.port}")
 
     def _drain(self):
         # Errors must flow, or the server would block on a full pipe; kept for the report.
@@ -138,7 +166,8 @@ class Subject:
 
 
 def pin(pid, core):
-    """Server on one core, load on the other, as the issue's measurements were made."""
+    """Server on one core, load on the other, as the issue's measurements were made.
+    pid 0: this process (a server about to start, all its threads with it)."""
     if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > 1:
         os.sched_setaffinity(pid, {core})
 
@@ -153,6 +182,15 @@ def start_demo(quiet=True):
 
 def start_ceiling():
     return Subject("ceiling", [sys.executable, __file__, "--serve-ceiling", "0"])
+
+
+def start_peer(spec):
+    """--peer NAME=COMMAND, started on a free port."""
+    name, _, command = spec.partition("=")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return Subject(name, shlex.split(command.replace("{port}", str(port))), port)
 
 
 # ---------------------------------------------------------------- the load
@@ -385,25 +423,33 @@ def median_of(results):
             "statuses": statuses}
 
 
-def benchmark(seconds, use_wrk, rounds):
+def benchmark(seconds, use_wrk, rounds, peer_specs=()):
     load = "wrk -t1" if use_wrk else "this file's raw-socket client"
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores; servers pinned to core 0, "
           f"load ({load}) on core 1; {rounds} rounds of {seconds:g} s per server, in turn; "
           "medians.\n")
     ceiling, demo = start_ceiling(), start_demo()
+    peers = []
     try:
+        for spec in peer_specs:
+            peers.append(start_peer(spec))
         for title, route, connections in SCENARIOS:
             print(title)
             print(HEADER)
-            bases, results = [], []
+            others = peers if route == "allow-cors" else []
+            bases, results, peer_results = [], [], {peer.name: [] for peer in others}
             for _ in range(rounds):
                 bases.append(run(ceiling, route, connections, seconds, use_wrk))
                 results.append(run(demo, route, connections, seconds, use_wrk))
+                for peer in others:
+                    peer_results[peer.name].append(run(peer, route, connections, seconds, use_wrk))
             ratios = sorted(r["rps"] / b["rps"] for r, b in zip(results, bases))
             base = median_of(bases)
             print(row("ceiling http.server", base), flush=True)
             print(row("cors_demo --quiet", median_of(results), base)
                   + f"   rounds {ratios[0]:.2f}-{ratios[-1]:.2f}x", flush=True)
+            for name, runs in peer_results.items():
+                print(row(name, median_of(runs), base), flush=True)
             print()
         print("Terminal lines: GET /allow-origin, 16 keep-alive connections")
         print(HEADER)
@@ -418,8 +464,8 @@ def benchmark(seconds, use_wrk, rounds):
         if "Traceback" in "".join(demo.stderr):
             print("\nthe demo printed a traceback:\n" + "".join(demo.stderr))
     finally:
-        ceiling.stop()
-        demo.stop()
+        for subject in [ceiling, demo, *peers]:
+            subject.stop()
 
 
 # ---------------------------------------------------------------- soak and flood
@@ -556,6 +602,8 @@ def main():
     parser.add_argument("--wrk", action="store_true", help="drive the load with wrk")
     parser.add_argument("--soak", type=float, metavar="SECONDS", help="run the mixed soak instead")
     parser.add_argument("--flood", type=int, metavar="N", help="hold N idle connections instead")
+    parser.add_argument("--peer", action="append", default=[], metavar="NAME=COMMAND",
+                        help="another server to measure on GET /allow-cors; {port} or $PORT is its port")
     parser.add_argument("--serve-ceiling", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_ceiling is not None:
@@ -566,8 +614,15 @@ def main():
         return soak(args.soak)
     if args.flood:
         return flood(args.flood)
+    for spec in args.peer:
+        name, equals, command = spec.partition("=")
+        if not (name and equals and command.strip()):
+            parser.error(f"--peer {spec!r}: write NAME=COMMAND")
     pin(0, 1)
-    benchmark(1.0 if args.quick else args.seconds, args.wrk, max(1, args.rounds))
+    try:
+        benchmark(1.0 if args.quick else args.seconds, args.wrk, max(1, args.rounds), args.peer)
+    except (RuntimeError, OSError) as error:     # a server that would not start
+        sys.exit(f"load.py: {error}")
 
 
 if __name__ == "__main__":
