@@ -3574,7 +3574,8 @@ def render(response, date, head_only=False, connection=None):
         fields += f"Connection: {connection}\r\n"
         lines += 1
     # Last line of defence against response splitting: every value was validated
-    # on the way in, and this proves no CR or LF slipped into one.
+    # on the way in, and this proves no CR or LF slipped into one. (The status
+    # line, Date and Server are the server's own.)
     if fields.count("\n") != lines or fields.count("\r") != lines:
         raise ValueError("a response header holds a line break")
     status_line = STATUS_LINES.get(status) or f"HTTP/1.1 {status} \r\n"
