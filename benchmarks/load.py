@@ -101,20 +101,20 @@ class Subject:
     def __init__(self, name, command, port=None):
         self.name = name
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, preexec_fn=lambda: pin(0, 0),
+                                        text=True, preexec_fn=lambda: pin(0),
                                         env=dict(os.environ, PORT=str(port)) if port else None)
         self.lines, self.stderr = [], []
         self.origin = "http://127.0.0.1:8001"
+        threading.Thread(target=self._drain, daemon=True).start()
         if port:
             self.port = port
             self.drain_stdout()
-            threading.Thread(target=self._drain, daemon=True).start()
             self.wait_listening()
             return
         while True:
             line = self.process.stdout.readline()
             if not line:
-                raise RuntimeError(f"{name} did not start: {self.process.stderr.read()}")
+                raise self.did_not_start()
             self.lines.append(line)
             match = re.search(r"(?:API|ceiling)\s+http://127\.0\.0\.1:(\d+)", line)
             if match:
@@ -123,14 +123,12 @@ class Subject:
                 break
         found = re.search(r"allow-list\s+(\S+)", "".join(self.lines))
         self.origin = found[1] if found else self.origin
-        threading.Thread(target=self._drain, daemon=True).start()
 
     def wait_listening(self, seconds=30):
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             if self.process.poll() is not None:
-                time.sleep(0.2)      # let the drain take its last lines
-                raise RuntimeError(f"{self.name} did not start: {''.join(self.stderr).strip()}")
+                raise self.did_not_start()
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 return
@@ -138,6 +136,11 @@ class Subject:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"{self.name} is not listening on port {self.port}")
+
+    def did_not_start(self):
+        self.process.wait()
+        time.sleep(0.2)      # the drain's last lines
+        return RuntimeError(f"{self.name} did not start: {''.join(self.stderr).strip()}")
 
     def _drain(self):
         # Errors must flow, or the server would block on a full pipe; kept for the report.
@@ -165,11 +168,11 @@ class Subject:
             self.process.kill()
 
 
-def pin(pid, core):
-    """Server on one core, load on the other, as the issue's measurements were made.
-    pid 0: this process (a server about to start, all its threads with it)."""
+def pin(core):
+    """This process, and the threads it will start, on one core: servers on one, the
+    load on the other, as the issue's measurements were made."""
     if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > 1:
-        os.sched_setaffinity(pid, {core})
+        os.sched_setaffinity(0, {core})
 
 
 def start_demo(quiet=True):
@@ -618,7 +621,7 @@ def main():
         name, equals, command = spec.partition("=")
         if not (name and equals and command.strip()):
             parser.error(f"--peer {spec!r}: write NAME=COMMAND")
-    pin(0, 1)
+    pin(1)
     try:
         benchmark(1.0 if args.quick else args.seconds, args.wrk, max(1, args.rounds), args.peer)
     except (RuntimeError, OSError) as error:     # a server that would not start
